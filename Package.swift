@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod",
+                       providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport",
+                       providers: [.apt(["libserialport-dev"])]),
+
+        // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
+        .target(name: "VigilCore"),
+        // One folder per sensor kind.
+        .target(name: "VigilSources", dependencies: ["VigilCore"]),
+        // MQTT over libmosquitto and the outbox.
+        .target(name: "VigilUplink", dependencies: [
+            "CMosquitto", "VigilCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Wiring: config file → pipelines → uplink.
+        .target(name: "VigilAgent", dependencies: [
+            "VigilCore", "VigilSources", "VigilUplink",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: [
+            "VigilAgent", "VigilCore", "VigilSources", "VigilUplink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilSourcesTests", dependencies: ["VigilSources", "VigilCore"]),
+        // Real mosquitto brokers and subscribers for tests, started and stopped by process id.
+        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
+        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore", "VigilTestSupport"]),
+    ]
+)
