@@ -24,12 +24,13 @@ public struct SimulatedChannel: Sendable, Hashable, Codable {
         self.walkShare = walkShare; self.resolution = resolution
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, unit, mean, std, resolution, recalibration
         case walkPoints = "walk_points", walkShare = "walk_share"
     }
 
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         unit = try c.decodeIfPresent(String.self, forKey: .unit) ?? ""
@@ -82,12 +83,13 @@ public struct FaultSpec: Sendable, Hashable, Codable {
         self.duration = duration; self.magnitude = magnitude
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, channel, at, duration, magnitude
         case ratePerHour = "rate_per_hour"
     }
 
     public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(FaultKind.self, forKey: .kind)
         channel = try c.decode(String.self, forKey: .channel)
