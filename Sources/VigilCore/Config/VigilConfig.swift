@@ -53,7 +53,8 @@ public struct VigilConfig: Sendable, Decodable {
             issues.append(ConfigIssue(["device"], "must be non-empty and use only letters, digits, '.', '_' or '-', got '\(device)'"))
         }
         issues += mqtt.validate().map { ConfigIssue(["mqtt"] + $0.path, $0.message) }
-        for (field, message) in detector.applied(to: DetectorSettings()).problems() {
+        let defaultProblems = detector.applied(to: DetectorSettings()).problems()
+        for (field, message) in defaultProblems {
             issues.append(ConfigIssue(["detector"] + DetectorConfig.path(of: field), message))
         }
         if summary.interval.nanoseconds < 1_000_000_000 {
@@ -81,7 +82,8 @@ public struct VigilConfig: Sendable, Decodable {
                 issues.append(ConfigIssue(["channels", name], "no source has a channel named '\(name)' (channels: \(seenChannels.sorted().joined(separator: ", ")))"))
                 continue
             }
-            for (field, message) in detectorSettings(forChannel: name).problems() {
+            // A problem in the defaults is reported once, not again for every override.
+            for (field, message) in detectorSettings(forChannel: name).problems() where defaultProblems.isEmpty {
                 issues.append(ConfigIssue(["channels", name] + DetectorConfig.path(of: field), message))
             }
         }

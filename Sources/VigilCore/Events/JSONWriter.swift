@@ -45,9 +45,14 @@ public struct JSONWriter {
 
     /// A number rounded to `places` decimals (for derived values such as z and means).
     public mutating func number(_ k: StaticString, _ v: Double, places: Int) {
+        number(k, Self.rounded(v, places: places))
+    }
+
+    /// `v` rounded to `places` decimals (unchanged when too large to matter).
+    public static func rounded(_ v: Double, places: Int) -> Double {
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
-        number(k, v.isFinite && abs(v) < 1e12 ? (v * scale).rounded() / scale : v)
+        return v.isFinite && abs(v) < 1e12 ? (v * scale).rounded() / scale : v
     }
 
     public mutating func timestamp(_ k: StaticString, _ nanos: Int64) {

@@ -1,0 +1,9 @@
+/// Exit statuses from sysexits.h that systemd units key on.
+public enum ExitStatus {
+    public static let ok: Int32 = 0
+    public static let usage: Int32 = 64
+    public static let dataError: Int32 = 65
+    public static let noInput: Int32 = 66
+    /// EX_CONFIG: the unit's `RestartPreventExitStatus=78` keeps systemd from restart-looping.
+    public static let config: Int32 = 78
+}

@@ -1,0 +1,51 @@
+import Synchronization
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a source delivers what it reads. The agent's pipeline implements it.
+public protocol ReadingSink: AnyObject {
+    /// One reading of channel `channel` (an index into the source's `channels`).
+    /// - Parameters:
+    ///   - monoNanos: CLOCK_MONOTONIC when the reading was taken or received (ages windows).
+    ///   - wallNanos: CLOCK_REALTIME at the same moment (goes into payloads).
+    func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64)
+    /// Called regularly even when no reading arrives, so time-driven work (summaries) goes on.
+    func idle(monoNanos: Int64, wallNanos: Int64)
+}
+
+/// A sensor of some kind. Each runs on its own thread until told to stop; a failing source
+/// retries on its own and never takes the rest of the agent down.
+public protocol Source: AnyObject, Sendable {
+    var name: String { get }
+    var channels: [ChannelInfo] { get }
+    /// Blocks, delivering readings to `sink`, until `stop` is raised.
+    func run(into sink: ReadingSink, until stop: StopSignal)
+}
+
+/// A flag raised once to ask threads to finish.
+public final class StopSignal: Sendable {
+    private let raised = Atomic<Bool>(false)
+    public init() {}
+    public func raise() { raised.store(true, ordering: .releasing) }
+    public var isRaised: Bool { raised.load(ordering: .acquiring) }
+}
+
+/// The two clocks every reading carries.
+public enum Clock {
+    public static func monotonicNanos() -> Int64 { read(CLOCK_MONOTONIC) }
+    public static func wallNanos() -> Int64 { read(CLOCK_REALTIME) }
+
+    private static func read(_ id: clockid_t) -> Int64 {
+        var ts = timespec()
+        clock_gettime(id, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Sleeps until the monotonic clock reaches `deadline` (or returns at once if past).
+    public static func sleep(untilMonotonic deadline: Int64) {
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make demo: a local mosquitto on a free loopback port, a subscriber printing what arrives, and
+# the agent on simulated sensors with injected faults, for DURATION seconds. Stops all it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-30}
+CONFIG=${CONFIG:-examples/simulator.yaml}
+VIGIL=${VIGIL:-.build/release/vigil}
+work=$(mktemp -d /tmp/vigil-demo.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=18830
+while ! port_free "$port"; do port=$((port + 1)); done
+
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 & pids+=($!)
+for _ in $(seq 50); do port_free "$port" || break; sleep 0.1; done
+port_free "$port" && { echo "mosquitto did not start:"; cat "$work/mosquitto.log"; exit 1; }
+
+echo "== broker: mosquitto on 127.0.0.1:$port (pid ${pids[0]})"
+echo "== agent: $VIGIL run --config $CONFIG for ${DURATION}s; faults are injected at 8s, 12s, 17s, 21s, 24s, 26s"
+echo "== messages arriving at the broker (topic  payload):"
+mosquitto_sub -h 127.0.0.1 -p "$port" -t 'vigil/#' -v -q 1 > "$work/received.txt" 2>&1 & pids+=($!)
+tail -n +1 -f "$work/received.txt" & pids+=($!)
+sleep 0.3
+
+"$VIGIL" run --config "$CONFIG" --broker "mqtt://127.0.0.1:$port" --duration "$DURATION" 2> "$work/agent.log" || {
+  echo "agent failed:"; cat "$work/agent.log"; exit 1; }
+sleep 0.5
+echo
+echo "== agent log (stderr):"
+cat "$work/agent.log"
+echo
+echo "== received: $(grep -c '/anomaly/' "$work/received.txt" || true) anomaly events," \
+     "$(grep -c '/summary/' "$work/received.txt" || true) summaries," \
+     "status: $(grep '/status ' "$work/received.txt" | awk '{print $2}' | paste -sd' ' -)"
