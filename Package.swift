@@ -24,7 +24,7 @@ let package = Package(
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
         // One folder per sensor kind.
-        .target(name: "VigilSources", dependencies: ["VigilCore"]),
+        .target(name: "VigilSources", dependencies: ["VigilCore", "CSerialPort"]),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
             "CMosquitto", "VigilCore",
@@ -46,7 +46,10 @@ let package = Package(
         .testTarget(name: "VigilSourcesTests", dependencies: ["VigilSources", "VigilCore"]),
         // Real mosquitto brokers and subscribers for tests, started and stopped by process id.
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
-        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "VigilUplinkTests", dependencies: [
+            "VigilUplink", "VigilCore", "VigilTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore", "VigilTestSupport"]),
     ]
 )

@@ -1,0 +1,178 @@
+import CMosquitto
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A libmosquitto failure as a value: the `mosq_err_t` (or CONNACK) code and its text.
+public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Which table `code` comes from.
+    public enum Kind: Sendable, Hashable {
+        /// A `mosq_err_t` returned by a library call.
+        case library
+        /// A CONNACK return code the broker refused the connection with.
+        case connack
+    }
+
+    public var kind: Kind
+    public var code: Int32
+    public var message: String
+
+    public init(kind: Kind, code: Int32, message: String) {
+        self.kind = kind; self.code = code; self.message = message
+    }
+
+    /// A library error, described by `mosquitto_strerror`. Reads `errno` at once, so create it right after
+    /// the failing call: for `MOSQ_ERR_ERRNO` the text is `strerror(errno)`, for `MOSQ_ERR_EAI` the resolver's.
+    public init(code: Int32) {
+        let savedErrno = errno
+        var text = String(cString: mosquitto_strerror(code))
+        if code == Int32(MOSQ_ERR_ERRNO.rawValue) {
+            text = String(cString: strerror(savedErrno))
+        } else if code == Int32(MOSQ_ERR_EAI.rawValue) {
+            // libmosquitto stores the getaddrinfo() code in errno.
+            text += " " + String(cString: gai_strerror(savedErrno))
+        }
+        self.init(kind: .library, code: code, message: text)
+    }
+
+    /// A refused CONNACK, described by `mosquitto_connack_string`.
+    public static func connack(_ code: Int32) -> MosquittoError {
+        MosquittoError(kind: .connack, code: code, message: String(cString: mosquitto_connack_string(code)))
+    }
+
+    /// The library's "a receive timed out" stand-in used when a broker never answers CONNECT.
+    static func noConnack(after seconds: Double) -> MosquittoError {
+        MosquittoError(kind: .library, code: Int32(MOSQ_ERR_TIMEOUT.rawValue),
+                       message: "no CONNACK within \(seconds) s")
+    }
+
+    public var description: String { message }
+
+    /// True when the error is about one message (bad topic, too large, bad QoS) rather than the connection,
+    /// so retrying the same message can never succeed.
+    var rejectsMessage: Bool {
+        guard kind == .library else { return false }
+        switch code {
+        case Int32(MOSQ_ERR_INVAL.rawValue), Int32(MOSQ_ERR_PAYLOAD_SIZE.rawValue),
+             Int32(MOSQ_ERR_MALFORMED_UTF8.rawValue), Int32(MOSQ_ERR_OVERSIZE_PACKET.rawValue),
+             Int32(MOSQ_ERR_QOS_NOT_SUPPORTED.rawValue), Int32(MOSQ_ERR_RETAIN_NOT_SUPPORTED.rawValue):
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// `mosquitto_lib_init`, run once per process before the first handle is made.
+private let libraryInitResult: Int32 = mosquitto_lib_init()
+
+@inline(__always)
+private func check(_ rc: Int32) throws(MosquittoError) {
+    if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) { throw MosquittoError(code: rc) }
+}
+
+/// Owns one `struct mosquitto *`. Not thread-safe: one thread makes every call, and the callbacks run
+/// on that thread from inside `loop`, `publish` or `disconnect`.
+package final class MosquittoClient {
+    private let handle: OpaquePointer
+
+    /// CONNACK arrived: 0 is accepted, anything else is a refusal (see `MosquittoError.connack`).
+    package var onConnect: ((Int32) -> Void)?
+    /// The connection ended; nil when it ended because `disconnect()` was called.
+    package var onDisconnect: ((MosquittoError?) -> Void)?
+    /// A message is done: QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP. The argument is the message id.
+    package var onPublish: ((Int32) -> Void)?
+
+    /// `mosquitto_lib_init` (once per process), `mosquitto_new`, then `mosquitto_user_data_set` and the
+    /// connect, disconnect and publish callback setters. Callbacks find this object through the user data.
+    package init(id: String?, cleanSession: Bool) throws(MosquittoError) {
+        try check(libraryInitResult)
+        guard let h = mosquitto_new(id, cleanSession, nil) else {
+            // mosquitto_new sets errno: ENOMEM or EINVAL.
+            throw MosquittoError(code: Int32(MOSQ_ERR_ERRNO.rawValue))
+        }
+        handle = h
+        mosquitto_user_data_set(h, Unmanaged.passUnretained(self).toOpaque())
+        mosquitto_connect_callback_set(h) { _, userdata, rc in
+            guard let userdata else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(userdata).takeUnretainedValue().onConnect?(rc)
+        }
+        mosquitto_disconnect_callback_set(h) { _, userdata, rc in
+            let error: MosquittoError? = rc == 0 ? nil : MosquittoError(code: rc)
+            guard let userdata else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(userdata).takeUnretainedValue().onDisconnect?(error)
+        }
+        mosquitto_publish_callback_set(h) { _, userdata, mid in
+            guard let userdata else { return }
+            Unmanaged<MosquittoClient>.fromOpaque(userdata).takeUnretainedValue().onPublish?(mid)
+        }
+    }
+
+    /// `mosquitto_destroy`: closes the socket and frees every message the library still holds.
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    /// `mosquitto_will_set`: what the broker publishes if this client vanishes without DISCONNECT.
+    package func setWill(topic: String, payload: [UInt8], qos: Int32, retain: Bool) throws(MosquittoError) {
+        let rc = payload.withUnsafeBytes { buf in
+            mosquitto_will_set(handle, topic, Int32(buf.count), buf.baseAddress, qos, retain)
+        }
+        try check(rc)
+    }
+
+    /// `mosquitto_username_pw_set`. Nil username clears the credentials.
+    package func setCredentials(username: String?, password: String?) throws(MosquittoError) {
+        try check(mosquitto_username_pw_set(handle, username, password))
+    }
+
+    /// `mosquitto_int_option`, e.g. `MOSQ_OPT_PROTOCOL_VERSION` or `MOSQ_OPT_SEND_MAXIMUM`.
+    package func setOption(_ option: mosq_opt_t, _ value: Int32) throws(MosquittoError) {
+        try check(mosquitto_int_option(handle, option, value))
+    }
+
+    /// `mosquitto_connect_async`: starts a non-blocking TCP connect and queues CONNECT; `loop` completes it.
+    /// Name resolution still blocks.
+    package func connectAsync(host: String, port: Int32, keepalive: Int32) throws(MosquittoError) {
+        try check(mosquitto_connect_async(handle, host, port, keepalive))
+    }
+
+    /// `mosquitto_loop`: waits up to `milliseconds` for socket activity, then reads, writes and keeps alive.
+    /// Throws when the connection is gone (after `onDisconnect` ran) or was never made.
+    package func loop(timeout milliseconds: Int32) throws(MosquittoError) {
+        try check(mosquitto_loop(handle, milliseconds, 1))
+    }
+
+    /// `mosquitto_publish`. Returns the message id that `onPublish` will report.
+    package func publish(topic: String, payload: [UInt8], qos: Int32, retain: Bool) throws(MosquittoError) -> Int32 {
+        guard payload.count <= Int(Int32.max) else {
+            throw MosquittoError(code: Int32(MOSQ_ERR_PAYLOAD_SIZE.rawValue))
+        }
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { buf in
+            mosquitto_publish(handle, &mid, topic, Int32(buf.count), buf.baseAddress, qos, retain)
+        }
+        try check(rc)
+        return mid
+    }
+
+    /// `mosquitto_disconnect`: queues DISCONNECT; keep calling `loop` until `socket` is -1 to send it.
+    package func disconnect() throws(MosquittoError) {
+        try check(mosquitto_disconnect(handle))
+    }
+
+    /// `mosquitto_want_write`: output is waiting for the socket to become writable.
+    package var wantWrite: Bool {
+        mosquitto_want_write(handle)
+    }
+
+    /// `mosquitto_socket`: the connection's file descriptor, -1 when not connected.
+    package var socket: Int32 {
+        mosquitto_socket(handle)
+    }
+}

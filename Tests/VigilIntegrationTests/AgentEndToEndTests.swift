@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import VigilAgent
+import VigilCore
+import VigilSources
+import VigilTestSupport
+
+/// The real `vigil` binary against a real mosquitto on a free loopback port.
+@Suite(.serialized) struct AgentEndToEndTests {
+    /// A simulator config whose episodes are fully determined by the seed (count windows only).
+    static func config(port: Int, duration faultsAt: [String] = [], extra: String = "", summary: String = "2s",
+                       reconnect: String = "reconnect_min: 200ms\n  reconnect_max: 1s") -> String {
+        """
+        device: itest
+        mqtt:
+          broker: mqtt://127.0.0.1:\(port)
+          keepalive: 5s
+          \(reconnect)
+        detector: { window: 40, warmup: 20, z_on: 6, z_off: 3, end_after: 3 }
+        summary: { interval: \(summary) }
+        log_level: debug
+        sources:
+          - kind: simulator
+            name: sim
+            rate: 20
+            seed: 11
+            channels:
+              - { name: temperature, unit: "°C", mean: 22, std: 0.3, resolution: 0.01 }
+              - { name: humidity, unit: "%RH", mean: 45, std: 1, resolution: 0.1 }
+            faults:
+              - { kind: spike, channel: temperature, at: 2s, magnitude: 20 }
+              - { kind: level_shift, channel: humidity, at: 3s, duration: 1s, magnitude: 15 }
+              - { kind: spike, channel: temperature, at: 5s, magnitude: -20 }
+        \(extra)
+        """
+    }
+
+    /// What the agent must report: the same model and detectors, run offline over `ticks` ticks.
+    static func expectedEpisodes(yaml: String, ticks: Int) throws -> [(channel: String, value: Double, z: Double)] {
+        let c = try ConfigLoader.parse(yaml, file: "expected.yaml")
+        guard case .simulator(let s) = c.sources[0] else { return [] }
+        var model = try SimulatorModel(channels: s.channels, faults: s.faults, rateHz: s.rate, seed: s.seed)
+        var detectors = s.channels.map { ChannelDetector(settings: c.detectorSettings(forChannel: $0.name)) }
+        var out: [(String, Double, Double)] = []
+        for k in 0..<ticks {
+            model.step { ch, x in
+                let v = detectors[ch].process(x, monoNanos: Int64(k), wallNanos: Int64(k))
+                if let st = v.started { out.append((s.channels[ch].name, st.value, st.z)) }
+            }
+        }
+        return out
+    }
+
+    static func json(_ m: MQTTSubscriber.Message) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(m.payload.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test func publishesExactlyTheEpisodesOfTheInjectedFaultsAndSummaries() throws {
+        let broker = try MosquittoBroker()
+        let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"])
+        let yaml = Self.config(port: broker.port)
+        let agent = try VigilProcess(config: yaml, arguments: ["--duration", "7"])
+        #expect(agent.waitForExit(timeout: 20), "agent did not stop by itself")
+        #expect(agent.exitStatus == 0, "\(agent.stderr)")
+        let messages = sub.waitUntil(timeout: 5) { ms in ms.contains { $0.topic == "vigil/itest/status" && $0.payload == "offline" } }
+
+        let anomalies = messages.filter { $0.topic.hasPrefix("vigil/itest/anomaly/") }.map { ($0.topic, Self.json($0)) }
+        let starts = anomalies.filter { $0.1["event"] as? String == "start" }
+        let ends = anomalies.filter { $0.1["event"] as? String == "end" }
+        // 7 s at 20 Hz is 140 ticks; every fault and its episode lie within the first 120.
+        let expected = try Self.expectedEpisodes(yaml: yaml, ticks: 120)
+        #expect(expected.map(\.channel) == ["temperature", "humidity", "temperature"])
+        #expect(starts.count == expected.count, "\(anomalies)")
+        for (got, want) in zip(starts, expected) {
+            #expect(got.0 == "vigil/itest/anomaly/\(want.channel)")
+            #expect(got.1["value"] as? Double == want.value)
+            #expect(got.1["z"] as? Double == JSONWriter.rounded(want.z, places: 3))
+            #expect(got.1["direction"] as? String == (want.z > 0 ? "high" : "low"))
+        }
+        #expect(ends.count == starts.count)
+        #expect(ends.allSatisfy { $0.1["reason"] as? String == "recovered" })
+
+        // Every event numbered once, none missing: seq runs 1…N without a gap.
+        let events = messages.filter { $0.topic.contains("/anomaly/") || $0.topic.contains("/summary/") }
+        let seqs = events.compactMap { Self.json($0)["seq"] as? Int }.sorted()
+        #expect(seqs == Array(1...seqs.count))
+        #expect(agent.stderr.contains("events=\(seqs.count) "), "\(agent.stderr)")
+
+        // Summaries: every 2 s per channel plus the last partial one; counts add up to the readings.
+        let summaries = events.filter { $0.topic.contains("/summary/") }.map(Self.json)
+        for channel in ["temperature", "humidity"] {
+            let mine = summaries.filter { $0["channel"] as? String == channel }
+            #expect(mine.count >= 4)
+            let total = mine.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+            #expect((135...142).contains(total), "\(channel): \(total) readings in summaries")
+        }
+        #expect(summaries.reduce(0) { $0 + ($1["episodes"] as? Int ?? 0) } == expected.count)
+
+        let status = messages.filter { $0.topic == "vigil/itest/status" }.map(\.payload)
+        #expect(status == ["online", "offline"])
+    }
+
+    @Test func sigkillMakesTheBrokerDeliverTheLastWill() throws {
+        let broker = try MosquittoBroker()
+        let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/itest/status"])
+        let agent = try VigilProcess(config: Self.config(port: broker.port), arguments: [])
+        let online = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "online" } }
+        #expect(online.map(\.payload) == ["online"])
+        agent.kill()
+        let all = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "offline" } }
+        #expect(all.map(\.payload) == ["online", "offline"])
+        // A late subscriber sees the retained last word: offline.
+        let late = try MQTTSubscriber(port: broker.port, topics: ["vigil/itest/status"])
+        let seen = late.waitFor(count: 1, timeout: 5)
+        #expect(seen.map(\.description) == ["[retained] vigil/itest/status offline"])
+    }
+
+    /// The broker comes up only after the agent; a persistent subscriber session made beforehand
+    /// receives everything the agent queued meanwhile: no event lost.
+    @Test func aBrokerStartedAfterTheAgentIsReachedAndGetsEverything() throws {
+        let broker = try MosquittoBroker(persistent: true)
+        do {
+            let first = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"], clientID: "itest-sub", persistentSession: true)
+            first.stop()
+        }
+        broker.stop()
+        let agent = try VigilProcess(config: Self.config(port: broker.port), arguments: [])
+        Thread.sleep(forTimeInterval: 3)  // faults at 2 s and 3 s happen while the broker is down
+        try broker.start()
+        let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"], clientID: "itest-sub", persistentSession: true)
+        _ = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "online" } }
+        Thread.sleep(forTimeInterval: 3)
+        agent.terminate()
+        #expect(agent.waitForExit(timeout: 15))
+        #expect(agent.exitStatus == 0, "\(agent.stderr)")
+        let messages = sub.waitUntil(timeout: 5) { $0.contains { $0.payload == "offline" } }
+        let seqs = messages.compactMap { Self.json($0)["seq"] as? Int }.sorted()
+        #expect(!seqs.isEmpty)
+        #expect(seqs == Array(1...max(1, seqs.count)), "lost or duplicated: \(seqs)")
+        #expect(agent.stderr.contains("events=\(seqs.count) "), "\(agent.stderr)")
+        #expect(agent.stderr.contains("not reachable"), "\(agent.stderr)")
+        #expect(messages.filter { $0.topic.contains("/anomaly/") }.count >= 4)
+    }
+
+    @Test func badConfigExitsWith78AndNamesTheLine() throws {
+        let check = try VigilProcess(config: "device: x\nsources:\n  - kind: simulator\n    rate: fast\n", command: "check", arguments: [])
+        #expect(check.waitForExit(timeout: 10))
+        #expect(check.exitStatus == 78)
+        #expect(check.stderr.contains(":4:5: sources[0].rate: expected a number, found 'fast'"), "\(check.stderr)")
+        let run = try VigilProcess(config: "device: x\nsources: []\n", arguments: [])
+        #expect(run.waitForExit(timeout: 10))
+        #expect(run.exitStatus == 78)
+        #expect(run.stderr.contains(":2:1: sources: must list at least one source"), "\(run.stderr)")
+    }
+}
