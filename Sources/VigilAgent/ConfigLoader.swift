@@ -103,9 +103,10 @@ public enum ConfigLoader {
             path = []
             message = "\(e)"
         }
-        let issue = ConfigIssue(path.map { $0.intValue.map(String.init) ?? $0.stringValue }, message)
-        var p = problem(issue, root: root)
-        if case .keyNotFound = e { p.field = issue.field }
+        let keys = path.map { $0.intValue.map(String.init) ?? $0.stringValue }
+        var p = problem(ConfigIssue(keys, message), root: root)
+        // A missing key is placed at its parent but named in full.
+        if case let .keyNotFound(key, _) = e { p.field = ConfigIssue(keys + [key.stringValue], message).field }
         return p
     }
 
