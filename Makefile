@@ -5,7 +5,7 @@ DURATION  ?= 30
 DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps build demo test bench clean
 
 all: build
 
@@ -27,3 +27,7 @@ test: deps
 
 clean:
 	rm -rf .build
+
+# Per-reading cost and allocations of the hot path (ordo-one/benchmark; builds its own harness).
+bench: deps
+	VIGIL_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench --allow-writing-to-package-directory benchmark --no-progress

@@ -1,5 +1,6 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
+import class Foundation.ProcessInfo
 
 let package = Package(
     name: "Vigil",
@@ -53,3 +54,19 @@ let package = Package(
         .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore", "VigilTestSupport"]),
     ]
 )
+
+// Benchmarks (ordo-one/benchmark) only when asked for, so `make test` does not build the harness:
+// VIGIL_BENCHMARKS=1 swift package benchmark   (or `make bench`)
+if ProcessInfo.processInfo.environment["VIGIL_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(.executableTarget(
+        name: "HotPath",
+        dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            "VigilCore", "VigilSources", "VigilAgent",
+        ],
+        path: "Benchmarks/HotPath",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}
+
