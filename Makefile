@@ -2,7 +2,7 @@
 SWIFT     ?= swift
 DURATION  ?= 30
 # Debian packages: C libraries the agent links, and what the demo and the tests run.
-DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev pkg-config
+DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 
 .PHONY: all deps build demo test bench clean

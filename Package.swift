@@ -11,7 +11,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -21,6 +20,8 @@ let package = Package(
                        providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport",
                        providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
 
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
@@ -33,9 +34,8 @@ let package = Package(
         ]),
         // Wiring: config file → pipelines → uplink.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilSources", "VigilUplink",
+            "VigilCore", "VigilSources", "VigilUplink", "CYAML",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
             "VigilAgent", "VigilCore", "VigilSources", "VigilUplink",

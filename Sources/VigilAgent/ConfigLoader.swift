@@ -1,6 +1,9 @@
-import Foundation  // Yams needs it; the rest of the agent does not.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import VigilCore
-import Yams
 
 /// A config file that cannot be used, pointing at the line and field at fault.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -26,32 +29,33 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 /// Reads a YAML config file into a validated `VigilConfig`.
 public enum ConfigLoader {
     public static func load(path: String) throws(ConfigError) -> VigilConfig {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try readFile(path)
         } catch {
-            throw ConfigError(file: path, problems: [.init(field: "", message: "cannot read the file: \(Self.reason(error))")])
+            throw ConfigError(file: path, problems: [.init(field: "", message: "cannot read the file: \(error.reason)")])
         }
-        return try parse(text, file: path)
+        return try parse(utf8: bytes, file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> VigilConfig {
-        let node: Node
+        try parse(utf8: Array(text.utf8), file: file)
+    }
+
+    /// UTF-8 as read from the file: libyaml checks it, and places a bad byte at its line and column.
+    static func parse(utf8 bytes: [UInt8], file: String) throws(ConfigError) -> VigilConfig {
+        let composed: YAMLNode?
         do {
-            guard let n = try Yams.compose(yaml: text) else {
-                throw ConfigError(file: file, problems: [.init(field: "", message: "the file is empty")])
-            }
-            node = n
-        } catch let e as ConfigError {
-            throw e
-        } catch let e as YamlError {
-            throw ConfigError(file: file, problems: [syntaxProblem(e)])
+            composed = try YAMLNode.compose(utf8: bytes)
         } catch {
-            throw ConfigError(file: file, problems: [.init(field: "", message: "\(error)")])
+            throw ConfigError(file: file, problems: [syntaxProblem(error)])
+        }
+        guard let node = composed else {
+            throw ConfigError(file: file, problems: [.init(field: "", message: "the file is empty")])
         }
         let config: VigilConfig
         do {
-            config = try YAMLDecoder().decode(VigilConfig.self, from: node)
+            config = try YAMLNodeDecoder().decode(VigilConfig.self, from: node)
         } catch let e as DecodingError {
             throw ConfigError(file: file, problems: [decodingProblem(e, root: node)])
         } catch {
@@ -65,25 +69,22 @@ public enum ConfigLoader {
     }
 
     /// Places a validation issue at the line of the field it names (or its nearest parent).
-    public static func problem(_ issue: ConfigIssue, root: Node) -> ConfigError.Problem {
+    public static func problem(_ issue: ConfigIssue, root: YAMLNode) -> ConfigError.Problem {
         let mark = locate(issue.path, in: root)
         return .init(line: mark?.line, column: mark?.column, field: issue.field, message: issue.message)
     }
 
-    static func syntaxProblem(_ e: YamlError) -> ConfigError.Problem {
+    static func syntaxProblem(_ e: YAMLError) -> ConfigError.Problem {
         switch e {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return .init(line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(what)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return .init(line: context.mark.line, column: context.mark.column, field: "",
-                         message: "duplicate key(s) \(duplicates.joined(separator: ", "))")
-        default:
-            return .init(field: "", message: "YAML: \(e)")
+        case .syntax(let s):
+            let what = [s.context, s.problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            return .init(line: s.mark?.line, column: s.mark?.column, field: "", message: "YAML syntax: \(what)")
+        case let .duplicateKeys(keys, mark):
+            return .init(line: mark.line, column: mark.column, field: "", message: "duplicate key(s) \(keys.joined(separator: ", "))")
         }
     }
 
-    static func decodingProblem(_ e: DecodingError, root: Node) -> ConfigError.Problem {
+    static func decodingProblem(_ e: DecodingError, root: YAMLNode) -> ConfigError.Problem {
         let path: [CodingKey]
         let message: String
         switch e {
@@ -113,8 +114,8 @@ public enum ConfigLoader {
     static func describe(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: return "text"
-        case is Int.Type, is UInt64.Type: return "a whole number"
-        case is Double.Type: return "a number"
+        case is any BinaryInteger.Type: return "a whole number"
+        case is any BinaryFloatingPoint.Type: return "a number"
         case is Bool.Type: return "true or false"
         default:
             let name = "\(type)"
@@ -124,27 +125,26 @@ public enum ConfigLoader {
         }
     }
 
-    static func found(at path: [CodingKey], root: Node) -> String {
+    static func found(at path: [CodingKey], root: YAMLNode) -> String {
         guard let node = node(at: path.map { $0.intValue.map(String.init) ?? $0.stringValue }, in: root) else { return "" }
         switch node {
-        case .scalar(let s): return ", found '\(s.string)'"
+        case .scalar(let s): return ", found '\(s.value)'"
         case .sequence: return ", found a list"
         case .mapping: return ", found a mapping"
-        default: return ""
         }
     }
 
     /// The node at a key path, or nil.
-    static func node(at path: [String], in root: Node) -> Node? {
+    static func node(at path: [String], in root: YAMLNode) -> YAMLNode? {
         var current = root
         for key in path {
             switch current {
             case .mapping(let m):
-                guard let v = m.first(where: { $0.key.string == key })?.value else { return nil }
+                guard let v = m[key] else { return nil }
                 current = v
             case .sequence(let s):
-                guard let i = Int(key), i >= 0, i < s.count else { return nil }
-                current = s[i]
+                guard let i = Int(key), i >= 0, i < s.items.count else { return nil }
+                current = s.items[i]
             default:
                 return nil
             }
@@ -154,19 +154,19 @@ public enum ConfigLoader {
 
     /// Where a path points: the key itself when the last step is a mapping key (so an unknown or
     /// bad field is shown at its name), else the deepest node that exists.
-    static func locate(_ path: [String], in root: Node) -> Mark? {
+    static func locate(_ path: [String], in root: YAMLNode) -> YAMLMark? {
         var current = root
         var best = root.mark
         for key in path {
             switch current {
             case .mapping(let m):
-                guard let pair = m.first(where: { $0.key.string == key }) else { return best }
-                best = pair.key.mark ?? best
+                guard let pair = m.pair(forKey: key) else { return best }
+                best = pair.key.mark
                 current = pair.value
             case .sequence(let s):
-                guard let i = Int(key), i >= 0, i < s.count else { return best }
-                current = s[i]
-                best = current.mark ?? best
+                guard let i = Int(key), i >= 0, i < s.items.count else { return best }
+                current = s.items[i]
+                best = current.mark
             default:
                 return best
             }
@@ -174,20 +174,36 @@ public enum ConfigLoader {
         return best
     }
 
-    static func reason(_ error: Error) -> String {
-        let e = error as NSError
-        if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
+    /// The whole file, read with open(2)/read(2).
+    static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError(errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(errno: errno)
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[..<n])
         }
-        return e.localizedDescription
+    }
+
+    /// An `errno` from a failed system call.
+    struct SystemError: Error {
+        var errno: Int32
+        /// `No such file or directory`
+        var reason: String { String(cString: strerror(errno)) }
     }
 }
 
 extension ConfigLoader {
     /// Formats issues found after loading (e.g. while building sources) with their file positions.
     public static func locate(issues: [ConfigIssue], inFile path: String) throws -> [String] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard let root = try Yams.compose(yaml: text) else { return issues.map { "\(path): \($0)" } }
+        guard let root = try YAMLNode.compose(utf8: try readFile(path)) else { return issues.map { "\(path): \($0)" } }
         return issues.map { "\(path):\(problem($0, root: root))" }
     }
 }
