@@ -4,13 +4,21 @@ DURATION  ?= 30
 # Debian packages: C libraries the agent links, and what the demo and the tests run.
 DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
+# What `make deb` and the packaging tests use: dpkg-shlibdeps, lintian, systemd-analyze/-sysusers.
+DEB_PACKAGING := dpkg-dev lintian systemd man-db
+# `make install` (PREFIX, DESTDIR): binary, unit, /etc/vigil/vigil.yaml, sysusers.d, tmpfiles.d, udev rule.
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps deps-packaging build demo test bench clean install deb evaluate
 
 all: build
 
 deps:
 	@scripts/install-deps.sh $(DEB_BUILD) $(DEB_RUN)
+
+deps-packaging:
+	@scripts/install-deps.sh $(DEB_PACKAGING)
 
 build: deps
 	$(SWIFT) build -c release --product vigil
@@ -21,12 +29,37 @@ demo: build
 
 # The whole suite, in release mode (the long-run stability test feeds 10^9 readings).
 # Integration tests start their own mosquitto brokers and agents on free loopback ports.
-test: deps
+# Packaging checks included: `make deb` first, then the tests lint and install that package.
+test: deps deps-packaging
 	$(SWIFT) build -c release --product vigil
-	$(SWIFT) test -c release
+	SWIFT=$(SWIFT) scripts/build-deb.sh
+	VIGIL_PACKAGING_TESTS=required $(SWIFT) test -c release
+
+install: build
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh .build/release/vigil
+
+# A .deb for this machine's architecture (static Swift runtime), in .build-deb/.
+deb: deps deps-packaging
+	SWIFT=$(SWIFT) scripts/build-deb.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-deb
+
+# Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
+# the 34 recordings, first 400 rows of each as warm-up (README "Accuracy on SKAB" has the table).
+SKAB ?= ../shared/data/skab
+evaluate:
+	$(SWIFT) build -c release --product vigil
+	@vigil="$$($(SWIFT) build -c release --show-bin-path)/vigil"; \
+	run() { title="$$1"; shift; echo "== $$title: vigil replay SKAB $$*"; \
+	  "$$vigil" replay $(SKAB)/valve1 $(SKAB)/valve2 $(SKAB)/other --labels anomaly --exclude changepoint --warmup-rows 400 "$$@" 2>/dev/null | tail -n +2 || exit 1; }; \
+	run "default configuration"; \
+	run "zscore, smoothed (recommended for process data)" --smoothing 0.1 --z-on 4.5 --z-off 2.7; \
+	run "robust (median/MAD), smoothed" --detector robust --smoothing 0.1 --z-on 5 --z-off 3; \
+	run "ewma, smoothed" --detector ewma --smoothing 0.1; \
+	run "t2 alone (multivariate)" --detector t2; \
+	run "zscore smoothed + t2" --smoothing 0.1 --z-on 4.5 --z-off 2.7 --multivariate; \
+	run "previous defaults (window 60, no hold-out)" --window 60 --hold-out 0
 
 # Per-reading cost and allocations of the hot path (ordo-one/benchmark; builds its own harness).
 bench: deps

@@ -51,7 +51,10 @@ let package = Package(
             "VigilUplink", "VigilCore", "VigilTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "VigilIntegrationTests", dependencies: ["VigilAgent", "VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "VigilIntegrationTests", dependencies: [
+            "VigilAgent", "VigilCore", "VigilTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: a local mosquitto on a free loopback port, a subscriber printing what arrives, and
-# the agent on simulated sensors with injected faults, for DURATION seconds. Stops all it started.
+# make demo: a local mosquitto on a free loopback port, a subscriber printing what arrives, a
+# virtual ESP8266 (`vigil simulate --serial`: simulated sensors with injected faults, printed as
+# serial lines on a pseudo-terminal) and the agent reading that pty — the same path a real
+# NodeMCU on /dev/ttyUSB0 takes — for DURATION seconds. Stops all it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
@@ -24,16 +26,30 @@ mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 & pids+=($!)
 for _ in $(seq 50); do port_free "$port" || break; sleep 0.1; done
 port_free "$port" && { echo "mosquitto did not start:"; cat "$work/mosquitto.log"; exit 1; }
 
+# The virtual ESP8266 takes channels, rate, seed and faults from the simulator config.
+"$VIGIL" simulate --serial --format kv --link "$work/ttyESP0" --config "$CONFIG" --duration $((DURATION + 2)) \
+  > /dev/null 2> "$work/esp.log" & pids+=($!)
+for _ in $(seq 50); do [ -e "$work/ttyESP0" ] && break; sleep 0.1; done
+[ -e "$work/ttyESP0" ] || { echo "virtual ESP8266 did not start:"; cat "$work/esp.log"; exit 1; }
+sed -e "s#^    path: .*#    path: $work/ttyESP0#" -e "s#^  interval: .*#  interval: 10s#" \
+    -e "s#unit: \"adc\"#unit: \"dB\"#" -e "s#sound:       { std_floor: 1.0 }#sound:       { std_floor: 0.5, z_on: 4.5 }#" \
+    examples/serial.yaml > "$work/vigil.yaml"
+
 echo "== broker: mosquitto on 127.0.0.1:$port (pid ${pids[0]})"
-echo "== agent: $VIGIL run --config $CONFIG for ${DURATION}s; faults are injected at 8s, 12s, 17s, 21s, 24s, 26s"
+echo "== virtual ESP8266: $VIGIL simulate --serial on $work/ttyESP0 (faults at 8s, 12s, 17s, 21s, 24s, 26s)"
+echo "== agent: $VIGIL run --config $work/vigil.yaml (a kind: serial source on that pty) for ${DURATION}s"
 echo "== messages arriving at the broker (topic  payload):"
-mosquitto_sub -h 127.0.0.1 -p "$port" -t 'vigil/#' -v -q 1 > "$work/received.txt" 2>&1 & pids+=($!)
+: > "$work/received.txt"
+mosquitto_sub -h 127.0.0.1 -p "$port" -t 'vigil/#' -v -q 1 >> "$work/received.txt" 2>&1 & pids+=($!)
 tail -n +1 -f "$work/received.txt" & pids+=($!)
 sleep 0.3
 
-"$VIGIL" run --config "$CONFIG" --broker "mqtt://127.0.0.1:$port" --duration "$DURATION" 2> "$work/agent.log" || {
+STATE_DIRECTORY="$work" "$VIGIL" run --config "$work/vigil.yaml" --broker "mqtt://127.0.0.1:$port" --duration "$DURATION" 2> "$work/agent.log" || {
   echo "agent failed:"; cat "$work/agent.log"; exit 1; }
 sleep 0.5
+echo
+echo "== virtual ESP8266 (ground truth):"
+cat "$work/esp.log"
 echo
 echo "== agent log (stderr):"
 cat "$work/agent.log"

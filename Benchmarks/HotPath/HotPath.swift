@@ -48,6 +48,47 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // One reading through each detector kind at the default window (600) and hold-out, with the
+    // default health checks (stuck, dropout) on: what a channel costs per reading.
+    for kind in DetectorKind.allCases {
+        Benchmark("ChannelDetector.process, \(kind.rawValue), window 600 (per reading)") { benchmark in
+            var d = ChannelDetector(settings: DetectorSettings(kind: kind, windowSize: 600, stdFloor: 0.01))
+            var t: Int64 = 0
+            benchmark.startMeasurement()
+            for i in benchmark.scaledIterations {
+                t &+= 100_000_000
+                blackHole(d.process(readings[i & 4095], monoNanos: t, wallNanos: t))
+            }
+        }
+    }
+
+    Benchmark("ChannelDetector.process, zscore, smoothing 0.1 + range/rate checks (per reading)") { benchmark in
+        var s = DetectorSettings(windowSize: 600, stdFloor: 0.01, smoothing: 0.1)
+        s.health = HealthSettings(min: -40, max: 80, maxRate: 50)
+        var d = ChannelDetector(settings: s)
+        var t: Int64 = 0
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            t &+= 100_000_000
+            blackHole(d.process(readings[i & 4095], monoNanos: t, wallNanos: t))
+        }
+    }
+
+    // Hotelling T² over 3 and 8 channels: one complete row (d readings) per iteration.
+    for d in [3, 8] {
+        Benchmark("MultivariateDetector.process, \(d) channels, window 600 (per row)") { benchmark in
+            var m = MultivariateDetector(settings: DetectorSettings.multivariateDefaults, floors: [Double](repeating: 0.01, count: d))
+            var row = [Double](repeating: 0, count: d)
+            var t: Int64 = 0
+            benchmark.startMeasurement()
+            for i in benchmark.scaledIterations {
+                t &+= 100_000_000
+                for c in 0..<d { row[c] = readings[(i &* 7 &+ c &* 131) & 4095] + Double(c) }
+                blackHole(m.process(row, monoNanos: t, wallNanos: t))
+            }
+        }
+    }
+
     // Source → pipeline → detector → event sink, as a source thread calls it.
     Benchmark("Pipeline.reading, 3 channels (per reading)") { benchmark in
         let sink = CountingSink()
@@ -78,4 +119,6 @@ let benchmarks: @Sendable () -> Void = {
                                        EpisodeStart(id: 3, wallNanos: 1_795_434_000_123_000_000, value: 31.2, z: 6.1, mean: 22.01, std: 0.5))
         for i in benchmark.scaledIterations { blackHole(e.payload(for: event, seq: UInt64(i))) }
     }
+
+    serialBenchmarks()
 }

@@ -12,34 +12,63 @@ public protocol MessageSink: AnyObject, Sendable {
     func enqueue(_ message: OutboundMessage)
 }
 
-/// Numbers events (one sequence per device), encodes them and hands them to the uplink.
+/// Numbers events (one sequence per device, surviving restarts: see `SequenceNumbers`), encodes them
+/// and hands them to the uplink, whose outbox has written them (and synced them, per its policy) when
+/// `enqueue` returns.
 public final class EventPublisher: EventSink, Sendable {
     public let encoder: EventEncoder
     private let sink: MessageSink
-    private let nextSeq: Atomic<UInt64>
+    public let sequence: SequenceNumbers
     private let logger: Logger
 
-    public init(encoder: EventEncoder, sink: MessageSink, firstSeq: UInt64 = 1, logger: Logger) {
+    public convenience init(encoder: EventEncoder, sink: MessageSink, firstSeq: UInt64 = 1, logger: Logger) {
+        self.init(encoder: encoder, sink: sink, sequence: SequenceNumbers(startingAt: firstSeq), logger: logger)
+    }
+
+    public init(encoder: EventEncoder, sink: MessageSink, sequence: SequenceNumbers, logger: Logger) {
         self.encoder = encoder
         self.sink = sink
-        self.nextSeq = Atomic(firstSeq)
+        self.sequence = sequence
         self.logger = logger
     }
 
-    public var lastSeq: UInt64 { nextSeq.load(ordering: .relaxed) &- 1 }
+    /// The last sequence number handed out (0 before the first).
+    public var lastSeq: UInt64 { sequence.last }
+    /// Events and other messages published in this run.
+    public var published: Int { sequence.issued }
 
     public func emit(_ event: Event) {
-        let seq = nextSeq.wrappingAdd(1, ordering: .relaxed).oldValue
+        let seq = sequence.next()
         let message = encoder.message(for: event, seq: seq)
+        sink.enqueue(message)
+        // Logged once the outbox holds it: a logged seq is never lost.
         switch event {
         case .anomalyStart(let c, let s):
-            logger.notice("anomaly started", metadata: ["channel": "\(c.name)", "episode": "\(s.id)", "value": "\(s.value)", "z": "\(JSONWriter.rounded(s.z, places: 2))"])
+            logger.notice("anomaly started", metadata: ["channel": "\(c.name)", "episode": "\(s.id)", "value": "\(s.value)", "z": "\(JSONWriter.rounded(s.z, places: 2))", "seq": "\(seq)"])
         case .anomalyEnd(let c, let e):
-            logger.notice("anomaly ended", metadata: ["channel": "\(c.name)", "episode": "\(e.id)", "duration_ms": "\(e.durationNanos / 1_000_000)", "peak_z": "\(JSONWriter.rounded(e.peakZ, places: 2))", "reason": "\(e.reason.rawValue)"])
+            logger.notice("anomaly ended", metadata: ["channel": "\(c.name)", "episode": "\(e.id)", "duration_ms": "\(e.durationNanos / 1_000_000)", "peak_z": "\(JSONWriter.rounded(e.peakZ, places: 2))", "reason": "\(e.reason.rawValue)", "seq": "\(seq)"])
         case .summary(let c, let s):
-            logger.debug("summary", metadata: ["channel": "\(c.name)", "count": "\(s.count)", "anomalies": "\(s.anomalies)"])
+            logger.debug("summary", metadata: ["channel": "\(c.name)", "count": "\(s.count)", "anomalies": "\(s.anomalies)", "seq": "\(seq)"])
+        case .healthStart(let c, let h):
+            logger.warning("sensor health problem", metadata: ["channel": "\(c.name)", "check": "\(h.check.name)", "value": "\(h.value)", "seq": "\(seq)"])
+        case .healthEnd(let c, let h):
+            logger.notice("sensor health recovered", metadata: ["channel": "\(c.name)", "check": "\(h.check.name)", "duration_ms": "\(h.durationNanos / 1_000_000)", "readings": "\(h.readings)", "seq": "\(seq)"])
+        case .multivariateStart(let source, _, let s):
+            logger.notice("multivariate anomaly started", metadata: ["source": "\(source)", "episode": "\(s.id)", "t2": "\(JSONWriter.rounded(s.t2, places: 2))", "seq": "\(seq)"])
+        case .sourceHealth(let source, let h):
+            if h.up { logger.notice("source up", metadata: ["source": "\(source)", "path": "\(h.device)", "reconnects": "\(h.counters.reconnects)", "seq": "\(seq)"]) }
+            else { logger.warning("source down", metadata: ["source": "\(source)", "path": "\(h.device)", "reason": "\(h.reason)", "seq": "\(seq)"]) }
+        case .multivariateEnd(let source, let e):
+            logger.notice("multivariate anomaly ended", metadata: ["source": "\(source)", "episode": "\(e.id)", "duration_ms": "\(e.durationNanos / 1_000_000)", "reason": "\(e.reason.rawValue)", "seq": "\(seq)"])
         }
-        sink.enqueue(message)
+    }
+
+    /// Numbers and sends a message built outside `Event` (the agent's health report). Returns its number.
+    @discardableResult
+    public func publish(_ build: (UInt64) -> OutboundMessage) -> UInt64 {
+        let seq = sequence.next()
+        sink.enqueue(build(seq))
+        return seq
     }
 }
 
@@ -47,8 +76,10 @@ public final class EventPublisher: EventSink, Sendable {
 final class RunningSource: @unchecked Sendable {
     let source: Source
     let pipeline: Pipeline
+    /// Bumped by the source's thread on every reading and idle call (see `SystemdService`).
+    let progress: SourceProgress
     var thread: pthread_t?
-    init(source: Source, pipeline: Pipeline) { self.source = source; self.pipeline = pipeline }
+    init(source: Source, pipeline: Pipeline) { self.source = source; self.pipeline = pipeline; self.progress = SourceProgress(source: source.name) }
 }
 
 /// Builds sources and pipelines from a config; `start` runs each source on its own thread, `stop`
@@ -62,21 +93,32 @@ public final class Agent: @unchecked Sendable {
 
     /// Throws the config problems that only show when the sources are built (e.g. a simulator's
     /// channel parameters), with the same paths as `VigilConfig.validate()`.
-    public init(config: VigilConfig, sink: MessageSink, logger: Logger) throws(ConfigIssueList) {
+    /// - Parameter sequence: where event numbers come from; nil numbers from 1 in memory.
+    public init(config: VigilConfig, sink: MessageSink, sequence: SequenceNumbers? = nil, logger: Logger) throws(ConfigIssueList) {
         self.config = config
         self.logger = logger
         self.publisher = EventPublisher(encoder: EventEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix),
-                                        sink: sink, logger: logger)
-        let sources = try Self.buildSources(config)
+                                        sink: sink, sequence: sequence ?? SequenceNumbers(), logger: logger)
+        let sources = try Self.buildSources(config, logger: logger)
         running = sources.map { source in
             let settings = source.channels.map { config.detectorSettings(forChannel: $0.name) }
             let pipeline = Pipeline(channels: source.channels, settings: settings,
-                                    summaryInterval: config.summary.interval, sink: publisher)
+                                    summaryInterval: config.summary.interval, sink: publisher,
+                                    source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
+            if source.sourceCounters != nil { pipeline.sourceCounters = { [source] in source.sourceCounters } }
+            if let serial = source as? SerialSource {
+                // Up/down transitions become health events; called on the source's thread.
+                serial.setStateObserver { [publisher, serial] up, reason in
+                    publisher.emit(.sourceHealth(source: serial.name, SourceHealth(
+                        up: up, device: serial.portDescription, reason: reason,
+                        wallNanos: Clock.wallNanos(), counters: serial.sourceCounters ?? SourceCounters(source: serial.name))))
+                }
+            }
             return RunningSource(source: source, pipeline: pipeline)
         }
     }
 
-    public static func buildSources(_ config: VigilConfig) throws(ConfigIssueList) -> [Source] {
+    public static func buildSources(_ config: VigilConfig, logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
         var sources: [Source] = []
         var issues: [ConfigIssue] = []
         for (i, sc) in config.sources.enumerated() {
@@ -84,6 +126,20 @@ public final class Agent: @unchecked Sendable {
             case .simulator(let s):
                 do { sources.append(try SimulatorSource(config: s)) } catch {
                     issues.append(ConfigIssue(["sources", "\(i)"] + error.path, error.message))
+                }
+            case .serial(let s):
+                let log = logger
+                do {
+                    sources.append(try SerialSource(config: s, log: { level, message in
+                        switch level {
+                        case .debug: log.debug("\(message)", metadata: ["source": "\(s.name)"])
+                        case .info: log.info("\(message)", metadata: ["source": "\(s.name)"])
+                        case .warning: log.warning("\(message)", metadata: ["source": "\(s.name)"])
+                        case .error: log.error("\(message)", metadata: ["source": "\(s.name)"])
+                        }
+                    }))
+                } catch {
+                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
                 }
             }
         }
@@ -93,10 +149,14 @@ public final class Agent: @unchecked Sendable {
 
     public var sources: [Source] { running.map(\.source) }
     public var readingsSoFar: Int { running.reduce(0) { $0 + $1.pipeline.readings } }
+    /// Each source loop's progress counter, for the systemd watchdog: a loop that stops counting is hung.
+    public var progress: [(source: String, count: UInt64)] { running.map { ($0.source.name, $0.progress.count) } }
 
     public func start() {
         for r in running {
-            let box = Unmanaged.passRetained(ThreadBody { [stopSignal] in r.source.run(into: r.pipeline, until: stopSignal) })
+            let box = Unmanaged.passRetained(ThreadBody { [stopSignal] in
+                r.source.run(into: ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal), until: stopSignal)
+            })
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()

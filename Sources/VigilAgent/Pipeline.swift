@@ -15,13 +15,24 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
     private let summaryInterval: Int64
     private var nextSummaryMono: Int64?
     public private(set) var readings = 0
+    /// The source's name (multivariate events are published under it).
+    public let source: String
+    private var multivariate: MultivariateDetector?
+    private var nextHealthCheckMono: Int64 = .min
 
-    public init(channels: [ChannelInfo], settings: [DetectorSettings], summaryInterval: ConfigDuration, sink: EventSink) {
+    /// - Parameter multivariate: settings of a T² detector over all the source's channels
+    ///   together, or nil for none.
+    public init(channels: [ChannelInfo], settings: [DetectorSettings], summaryInterval: ConfigDuration, sink: EventSink,
+                source: String = "", multivariate: DetectorSettings? = nil) {
         precondition(channels.count == settings.count)
         self.channels = channels
         self.detectors = settings.map(ChannelDetector.init(settings:))
         self.summaryInterval = summaryInterval.nanoseconds
         self.sink = sink
+        self.source = source
+        if let m = multivariate, channels.count >= 2 {
+            self.multivariate = MultivariateDetector(settings: m, floors: settings.map(\.stdFloor))
+        }
     }
 
     public func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64) {
@@ -29,10 +40,35 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
         let v = detectors[channel].process(value, monoNanos: monoNanos, wallNanos: wallNanos)
         if let s = v.started { sink.emit(.anomalyStart(channel: channels[channel], s)) }
         if let e = v.ended { sink.emit(.anomalyEnd(channel: channels[channel], e)) }
+        if !v.health.started.isEmpty || !v.health.ended.isEmpty { emitHealth(channel, v.health) }
+        if multivariate != nil {
+            let usable = v.state != .dropped && v.state != .unhealthy
+            if let m = multivariate!.update(channel: channel, value: value, usable: usable, monoNanos: monoNanos, wallNanos: wallNanos) {
+                if let s = m.started { sink.emit(.multivariateStart(source: source, channels: channels, s)) }
+                if let e = m.ended { sink.emit(.multivariateEnd(source: source, e)) }
+            }
+        }
         idle(monoNanos: monoNanos, wallNanos: wallNanos)
     }
 
+    private func emitHealth(_ channel: Int, _ h: HealthVerdict) {
+        let d = detectors[channel].health
+        for c in HealthCheck.allCases {
+            // A problem that starts and ends on one reading (a dropout ended by this reading) is
+            // reported in that order.
+            if h.started.contains(c) { sink.emit(.healthStart(channel: channels[channel], d.lastStart(c))) }
+            if h.ended.contains(c) { sink.emit(.healthEnd(channel: channels[channel], d.lastEnd(c))) }
+        }
+    }
+
     public func idle(monoNanos: Int64, wallNanos: Int64) {
+        if monoNanos >= nextHealthCheckMono {
+            // Dropouts are noticed without a reading; four times a second is soon enough.
+            nextHealthCheckMono = monoNanos + 250_000_000
+            for i in detectors.indices where detectors[i].checkIdle(monoNanos: monoNanos, wallNanos: wallNanos) {
+                sink.emit(.healthStart(channel: channels[i], detectors[i].health.lastStart(.dropout)))
+            }
+        }
         guard let next = nextSummaryMono else {
             nextSummaryMono = monoNanos + summaryInterval
             return
@@ -44,9 +80,15 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
         }
     }
 
+    /// The source's own counters, attached to every summary (nil for sources that keep none).
+    public var sourceCounters: (@Sendable () -> SourceCounters?)?
+
     private func emitSummaries(wallNanos: Int64) {
+        let counters = sourceCounters?()
         for i in detectors.indices {
-            sink.emit(.summary(channel: channels[i], detectors[i].takeSummary(endingAt: wallNanos)))
+            var summary = detectors[i].takeSummary(endingAt: wallNanos)
+            summary.sourceCounters = counters
+            sink.emit(.summary(channel: channels[i], summary))
         }
     }
 
@@ -54,7 +96,12 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
     public func finish(wallNanos: Int64) {
         for i in detectors.indices {
             if let e = detectors[i].closeForShutdown(wallNanos: wallNanos) { sink.emit(.anomalyEnd(channel: channels[i], e)) }
+            let ended = detectors[i].closeHealthForShutdown(wallNanos: wallNanos)
+            for c in HealthCheck.allCases where ended.contains(c) {
+                sink.emit(.healthEnd(channel: channels[i], detectors[i].health.lastEnd(c)))
+            }
         }
+        if let e = multivariate?.closeForShutdown(wallNanos: wallNanos) { sink.emit(.multivariateEnd(source: source, e)) }
         if nextSummaryMono != nil { emitSummaries(wallNanos: wallNanos) }
     }
 }

@@ -16,6 +16,10 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
         case library
         /// A CONNACK return code the broker refused the connection with.
         case connack
+        /// The TLS handshake failed (or TLS could not be set up); `message` says why, from OpenSSL.
+        case tls
+        /// A local setting cannot be used (an unreadable certificate file): retrying will not help until it is fixed.
+        case setup
     }
 
     public var kind: Kind
@@ -40,9 +44,18 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
         self.init(kind: .library, code: code, message: text)
     }
 
-    /// A refused CONNACK, described by `mosquitto_connack_string`.
+    /// A refused CONNACK, described by `mosquitto_connack_string` and what to check.
     public static func connack(_ code: Int32) -> MosquittoError {
-        MosquittoError(kind: .connack, code: code, message: String(cString: mosquitto_connack_string(code)))
+        var text = String(cString: mosquitto_connack_string(code))
+        if text.hasPrefix("Connection Refused: ") { text = String(text.dropFirst("Connection Refused: ".count)) }
+        if text.hasSuffix(".") { text = String(text.dropLast()) }
+        switch code {
+        case 2: text += " (check mqtt.client_id)"
+        case 4: text += " (check mqtt.username and the password in mqtt.password_file)"
+        case 5: text += " (the broker refused these credentials or this client: check mqtt.username, mqtt.password_file and the broker's ACL)"
+        default: break
+        }
+        return MosquittoError(kind: .connack, code: code, message: text)
     }
 
     /// The library's "a receive timed out" stand-in used when a broker never answers CONNECT.
@@ -87,6 +100,9 @@ package final class MosquittoClient {
     package var onDisconnect: ((MosquittoError?) -> Void)?
     /// A message is done: QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP. The argument is the message id.
     package var onPublish: ((Int32) -> Void)?
+    /// libmosquitto's own log lines (level `MOSQ_LOG_*`). TLS failures are reported only here; for a failed
+    /// certificate check the line is followed by OpenSSL's verdict (`verify: certificate has expired`).
+    package var onLog: ((Int32, String) -> Void)?
 
     /// `mosquitto_lib_init` (once per process), `mosquitto_new`, then `mosquitto_user_data_set` and the
     /// connect, disconnect and publish callback setters. Callbacks find this object through the user data.
@@ -111,6 +127,17 @@ package final class MosquittoClient {
             guard let userdata else { return }
             Unmanaged<MosquittoClient>.fromOpaque(userdata).takeUnretainedValue().onPublish?(mid)
         }
+        mosquitto_log_callback_set(h) { mosq, userdata, level, text in
+            guard let userdata, let text else { return }
+            let client = Unmanaged<MosquittoClient>.fromOpaque(userdata).takeUnretainedValue()
+            guard let onLog = client.onLog else { return }
+            onLog(level, String(cString: text))
+            // The TLS session still exists while libmosquitto reports its error: ask OpenSSL why the
+            // certificate check failed, which its error string ("certificate verify failed") does not say.
+            if level & Int32(MOSQ_LOG_ERR) != 0, let mosq, let reason = OpenSSLDiagnostics.verifyFailure(mosquitto_ssl_get(mosq)) {
+                onLog(level, "verify: \(reason)")
+            }
+        }
     }
 
     /// `mosquitto_destroy`: closes the socket and frees every message the library still holds.
@@ -129,6 +156,23 @@ package final class MosquittoClient {
     /// `mosquitto_username_pw_set`. Nil username clears the credentials.
     package func setCredentials(username: String?, password: String?) throws(MosquittoError) {
         try check(mosquitto_username_pw_set(handle, username, password))
+    }
+
+    /// `mosquitto_tls_set`: CA file and/or directory to check the broker against, and the client certificate
+    /// and key for mutual TLS. Encrypted keys are refused rather than prompting on a terminal.
+    package func setTLS(caFile: String?, caDir: String?, certFile: String?, keyFile: String?) throws(MosquittoError) {
+        try check(mosquitto_tls_set(handle, caFile, caDir, certFile, keyFile) { _, _, _, _ in 0 })
+    }
+
+    /// `mosquitto_tls_opts_set`: `verifyPeer` (`SSL_VERIFY_PEER`, else none), the lowest TLS version
+    /// (`tlsv1.2`, `tlsv1.3`) and an optional cipher list.
+    package func setTLSOptions(verifyPeer: Bool, version: String, ciphers: String? = nil) throws(MosquittoError) {
+        try check(mosquitto_tls_opts_set(handle, verifyPeer ? 1 : 0, version, ciphers))
+    }
+
+    /// `mosquitto_tls_insecure_set`: true skips checking that the certificate names the host (tests only).
+    package func setTLSInsecure(_ insecure: Bool) throws(MosquittoError) {
+        try check(mosquitto_tls_insecure_set(handle, insecure))
     }
 
     /// `mosquitto_int_option`, e.g. `MOSQ_OPT_PROTOCOL_VERSION` or `MOSQ_OPT_SEND_MAXIMUM`.
@@ -174,5 +218,29 @@ package final class MosquittoClient {
     /// `mosquitto_socket`: the connection's file descriptor, -1 when not connected.
     package var socket: Int32 {
         mosquitto_socket(handle)
+    }
+}
+
+/// Two OpenSSL calls libmosquitto does not make for us, looked up in the process (libmosquitto links
+/// libssl, so the symbols are there) rather than linking OpenSSL ourselves.
+enum OpenSSLDiagnostics {
+    private typealias GetVerifyResult = @convention(c) (UnsafeMutableRawPointer?) -> Int
+    private typealias VerifyErrorString = @convention(c) (Int) -> UnsafePointer<CChar>?
+
+    private static let functions: (GetVerifyResult, VerifyErrorString)? = {
+        let process = dlopen(nil, RTLD_NOW)
+        guard let a = dlsym(process, "SSL_get_verify_result"), let b = dlsym(process, "X509_verify_cert_error_string") else {
+            return nil
+        }
+        return (unsafeBitCast(a, to: GetVerifyResult.self), unsafeBitCast(b, to: VerifyErrorString.self))
+    }()
+
+    /// OpenSSL's reason the peer's certificate failed verification on `ssl` (an `SSL *`), nil when it passed
+    /// or cannot be told.
+    static func verifyFailure(_ ssl: UnsafeMutableRawPointer?) -> String? {
+        guard let ssl, let (getResult, errorString) = functions else { return nil }
+        let code = getResult(ssl)
+        guard code != 0, let text = errorString(code) else { return nil }
+        return String(cString: text)
     }
 }

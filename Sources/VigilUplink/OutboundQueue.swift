@@ -1,106 +1,170 @@
 import VigilCore
 
-/// The uplink's in-memory queue: messages waiting to be sent, in the order they were enqueued.
+/// The outbox's in-memory index: every live entry (waiting, or sent and waiting for its PUBACK), in id order.
 ///
-/// Summaries and events sit in two FIFOs so that dropping "the oldest summary, else the oldest event" is O(1);
-/// a sequence number merges them back into one order when sending.
+/// Ids only grow, so entries sit in an array sorted by id; removing one leaves a hole (nil) that is
+/// skipped and squeezed out once holes outnumber entries. Lookups by id are binary searches. The drop
+/// policy ("the oldest summary, else the oldest event") and the send cursors scan forward from hints
+/// that only move back when in-flight entries are put back, so each costs O(1) amortised.
 struct OutboundQueue {
     struct Entry: Equatable {
-        var seq: UInt64
+        var id: UInt64
         var message: OutboundMessage
+        /// Segment file holding its record (0 when in memory only).
+        var segment: UInt64
+        /// Bytes it counts against `max_bytes` (its record's size).
+        var size: Int
+        /// Handed to libmosquitto, not acknowledged yet.
+        var inflight = false
     }
 
-    private var summaries = Ring<Entry>()
-    private var events = Ring<Entry>()
-    private var nextSeq: UInt64 = 0
-
-    var count: Int { summaries.count + events.count }
-    var isEmpty: Bool { summaries.isEmpty && events.isEmpty }
-
-    /// Appends `message`, then drops until at most `limit` remain. Returns how many were dropped.
-    mutating func append(_ message: OutboundMessage, limit: Int) -> Int {
-        let entry = Entry(seq: nextSeq, message: message)
-        nextSeq &+= 1
-        if message.priority == .summary { summaries.append(entry) } else { events.append(entry) }
-        return trim(to: limit)
-    }
-
-    /// Removes the oldest message, whatever its priority.
-    mutating func popFirst() -> Entry? {
-        switch (summaries.first, events.first) {
-        case let (s?, e?): return s.seq < e.seq ? summaries.popFirst() : events.popFirst()
-        case (_?, nil): return summaries.popFirst()
-        case (nil, _?): return events.popFirst()
-        case (nil, nil): return nil
-        }
-    }
-
-    /// Puts entries that were taken out (and not acknowledged) back in front, oldest first.
-    /// Every entry taken out is older than every entry still queued, so each FIFO stays in order.
-    mutating func pushFront<S: Sequence>(_ entries: S) where S.Element == Entry {
-        for entry in entries.sorted(by: { $0.seq > $1.seq }) {
-            if entry.message.priority == .summary { summaries.prepend(entry) } else { events.prepend(entry) }
-        }
-    }
-
-    /// Drops the oldest summary, else the oldest event, until at most `limit` remain.
-    mutating func trim(to limit: Int) -> Int {
-        var dropped = 0
-        while count > max(limit, 0) {
-            if summaries.popFirst() == nil { _ = events.popFirst() }
-            dropped += 1
-        }
-        return dropped
-    }
-
-    /// Everything queued, oldest first (for tests and diagnostics).
-    var messages: [OutboundMessage] {
-        var all = summaries.elements + events.elements
-        all.sort { $0.seq < $1.seq }
-        return all.map(\.message)
-    }
-}
-
-/// A growable ring buffer: O(1) append, prepend and popFirst.
-struct Ring<Element> {
-    private var storage: [Element?] = Array(repeating: nil, count: 16)
+    private var ids: [UInt64] = []
+    private var slots: [Entry?] = []
     private var head = 0
+    private var holes = 0
     private(set) var count = 0
+    private(set) var bytes = 0
+    private(set) var inflightCount = 0
+    /// Live summaries (for the drop policy: skip the scan when there are none).
+    private(set) var summaries = 0
+    /// No droppable summary / event has an id below these.
+    private var summaryHint: UInt64 = 0
+    private var eventHint: UInt64 = 0
 
     var isEmpty: Bool { count == 0 }
-    var first: Element? { count == 0 ? nil : storage[head] }
+    var lastID: UInt64? { ids.last }
 
-    mutating func append(_ element: Element) {
-        growIfFull()
-        storage[(head + count) % storage.count] = element
+    /// Adds `entry`, whose id must be above every id added before.
+    mutating func append(_ entry: Entry) {
+        precondition(ids.last.map { entry.id > $0 } ?? true, "outbox ids must grow")
+        ids.append(entry.id)
+        slots.append(entry)
         count += 1
+        bytes += entry.size
+        if entry.message.priority == .summary { summaries += 1 }
+        if entry.inflight { inflightCount += 1 }
     }
 
-    mutating func prepend(_ element: Element) {
-        growIfFull()
-        head = (head - 1 + storage.count) % storage.count
-        storage[head] = element
-        count += 1
+    /// Index of the first slot with id ≥ `id`.
+    private func lowerBound(_ id: UInt64) -> Int {
+        var lo = head, hi = ids.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
-    mutating func popFirst() -> Element? {
-        guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
-        head = (head + 1) % storage.count
+    private func index(of id: UInt64) -> Int? {
+        let i = lowerBound(id)
+        return i < ids.count && ids[i] == id && slots[i] != nil ? i : nil
+    }
+
+    func entry(_ id: UInt64) -> Entry? {
+        index(of: id).flatMap { slots[$0] }
+    }
+
+    /// Removes the entry with `id`; nil when there is none.
+    @discardableResult
+    mutating func remove(_ id: UInt64) -> Entry? {
+        guard let i = index(of: id), let e = slots[i] else { return nil }
+        slots[i] = nil
         count -= 1
-        return element
+        bytes -= e.size
+        holes += 1
+        if e.message.priority == .summary { summaries -= 1 }
+        if e.inflight { inflightCount -= 1 }
+        while head < slots.count, slots[head] == nil { head += 1; holes -= 1 }
+        if holes > 64 && holes > count { squeeze() }
+        if head > 4096 && head * 2 > slots.count { squeeze() }
+        return e
     }
 
-    var elements: [Element] {
-        (0..<count).map { storage[(head + $0) % storage.count]! }
-    }
-
-    private mutating func growIfFull() {
-        guard count == storage.count else { return }
-        var bigger = [Element?](repeating: nil, count: storage.count * 2)
-        for i in 0..<count { bigger[i] = storage[(head + i) % storage.count] }
-        storage = bigger
+    private mutating func squeeze() {
+        var newIDs: [UInt64] = []
+        var newSlots: [Entry?] = []
+        newIDs.reserveCapacity(count + 16)
+        newSlots.reserveCapacity(count + 16)
+        for i in head..<slots.count {
+            if let e = slots[i] { newIDs.append(e.id); newSlots.append(e) }
+        }
+        ids = newIDs
+        slots = newSlots
         head = 0
+        holes = 0
+    }
+
+    /// The first entry not in flight with `from` ≤ id < `below`.
+    func firstWaiting(from: UInt64, below: UInt64 = .max) -> Entry? {
+        var i = lowerBound(from)
+        while i < slots.count {
+            if let e = slots[i] {
+                if e.id >= below { return nil }
+                if !e.inflight { return e }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    mutating func setInflight(_ id: UInt64, _ value: Bool) {
+        guard let i = index(of: id), slots[i]!.inflight != value else { return }
+        slots[i]!.inflight = value
+        inflightCount += value ? 1 : -1
+        if !value {
+            // It can be dropped again.
+            if slots[i]!.message.priority == .summary { summaryHint = min(summaryHint, id) } else { eventHint = min(eventHint, id) }
+        }
+    }
+
+    /// Puts every in-flight entry back to waiting. Returns how many there were.
+    @discardableResult
+    mutating func clearInflight() -> Int {
+        let n = inflightCount
+        guard n > 0 else { return 0 }
+        for i in head..<slots.count where slots[i]?.inflight == true { slots[i]!.inflight = false }
+        inflightCount = 0
+        summaryHint = 0
+        eventHint = 0
+        return n
+    }
+
+    /// The entry the drop policy picks: the oldest waiting summary, else the oldest waiting event.
+    /// Entries in flight are not picked (their PUBACK may be on its way).
+    mutating func dropCandidate() -> Entry? {
+        if summaries > 0, let s = scanOldest(.summary, from: summaryHint) {
+            summaryHint = s.id
+            return s
+        }
+        if let e = scanOldest(.event, from: eventHint) {
+            eventHint = e.id
+            return e
+        }
+        return nil
+    }
+
+    private func scanOldest(_ priority: OutboundMessage.Priority, from: UInt64) -> Entry? {
+        var i = lowerBound(from)
+        while i < slots.count {
+            if let e = slots[i], !e.inflight, e.message.priority == priority { return e }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Every live entry, oldest first.
+    var entries: [Entry] {
+        slots[head...].compactMap { $0 }
+    }
+
+    /// Live entries per segment.
+    var entriesPerSegment: [UInt64: Int] {
+        var out: [UInt64: Int] = [:]
+        for i in head..<slots.count { if let e = slots[i] { out[e.segment, default: 0] += 1 } }
+        return out
+    }
+
+    mutating func setSegment(_ segment: UInt64) {
+        for i in head..<slots.count where slots[i] != nil { slots[i]!.segment = segment }
     }
 }

@@ -11,12 +11,41 @@ import Glibc
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Validate a config file; exit 78 (EX_CONFIG) when it has problems.")
 
-    @Option(name: .shortAndLong, help: "Config file (YAML).")
-    var config: String = "/etc/vigil/vigil.yaml"
+    @Option(name: .shortAndLong, help: "Config file (YAML); /etc/vigil/vigil.yaml unless only --board is given.")
+    var config: String?
+
+    @Option(help: "Print a board's preset (GPIO chip, free and reserved pins, serial devices, wiring): \(Boards.names), 'auto' for this machine, or 'list'.")
+    var board: String?
 
     func run() throws {
-        let c = loadConfig(config)
-        let names = c.channelNames.map(\.name)
-        print("\(config): OK — device '\(c.device)', \(c.sources.count) source(s), channels: \(names.joined(separator: ", ")), broker \(c.mqtt.broker)")
+        if board == "list" {
+            for b in Boards.all { print(b.id + String(repeating: " ", count: max(2, 14 - b.id.count)) + b.name) }
+            return
+        }
+        let preset = board.map(Self.board(named:))
+        if config != nil || preset == nil {
+            let path = config ?? "/etc/vigil/vigil.yaml"
+            let c = loadConfig(path)
+            // GPIO sources check their lines here with `preset.issues(lines:)` (exit 78 on a reserved or missing pin).
+            let names = c.channelNames.map(\.name)
+            print("\(path): OK — device '\(c.device)', \(c.sources.count) source(s), channels: \(names.joined(separator: ", ")), broker \(c.mqtt.broker)")
+        }
+        if let preset { print(preset.describe(), terminator: "") }
+    }
+
+    /// The preset called `name`, or this machine's for `auto`; exits with EX_CONFIG when there is none.
+    static func board(named name: String) -> Board {
+        if name == "auto" {
+            let path = "/proc/device-tree/model"
+            guard let model = readFile(path), !model.isEmpty else {
+                exitWithConfigError("--board auto: cannot read \(path) (not a Raspberry Pi?); name one of: \(Boards.names)")
+            }
+            guard let b = Boards.matching(model: model) else {
+                exitWithConfigError("--board auto: no preset for '\(model.split(separator: "\0").first ?? "")'; presets: \(Boards.names)")
+            }
+            return b
+        }
+        guard let b = Boards.named(name) else { exitWithConfigError("--board: no preset called '\(name)'; presets: \(Boards.names), or auto") }
+        return b
     }
 }

@@ -10,11 +10,17 @@ import Glibc
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the detector over recorded data (CSV) and write per-row z-scores and verdicts, then the episodes.",
-        discussion: "Rows go to standard output (or --rows FILE); the episode list to standard error (or --episodes FILE). Detector settings come from --config (defaults and per-channel overrides, matched by column name), then from the options below.")
+        abstract: "Run the detectors over recorded data (CSV): per-row verdicts, episodes, and with --labels the accuracy.",
+        discussion: """
+            One file: rows go to standard output (or --rows FILE), the episode list to standard error (or --episodes FILE).
+            With --labels COLUMN the verdicts are scored against that 0/1 column instead: precision, recall, F1, \
+            false-alarm rate, missed-alarm rate and mean detection delay, pooled over every file given (a folder \
+            stands for the .csv files in it). Detector settings come from --config (defaults and per-channel \
+            overrides, matched by column name), then from the options below.
+            """)
 
-    @Argument(help: "CSV file with a header line, a time column and value columns (',', ';' or tab separated).")
-    var file: String
+    @Argument(help: "CSV files or folders of them, each with a header line, a time column and value columns (',', ';' or tab separated).")
+    var files: [String]
 
     @Option(name: .shortAndLong, help: "Config file whose detector settings to use.")
     var config: String?
@@ -22,8 +28,22 @@ struct Replay: ParsableCommand {
     @Option(help: "Time column (default: timestamp/datetime/time/ts, else the first column; 'none' for row numbers as seconds).")
     var timeColumn: String?
 
-    @Option(help: "Comma-separated value columns (default: all but the time column).")
+    @Option(help: "Comma-separated value columns (default: all but the time, label and excluded columns).")
     var columns: String?
+
+    @Option(help: "Comma-separated columns to leave out (e.g. changepoint).")
+    var exclude: String?
+
+    @Option(help: "Column of 0/1 labels: score the verdicts against it and print the metrics.")
+    var labels: String?
+
+    @Option(help: "Rows at the start of each file that feed the detectors but are not scored.")
+    var warmupRows: Int = 0
+
+    @Option(help: "Detector for every column: zscore, robust, ewma, or t2 (only the multivariate detector).")
+    var detector: String?
+    @Flag(help: "Add a multivariate (T²) detector over all value columns, with the same settings.")
+    var multivariate = false
 
     @Option(help: "Most readings in the window.") var window: Int?
     @Option(help: "Oldest reading the window keeps, e.g. 20s.") var windowDuration: String?
@@ -32,58 +52,142 @@ struct Replay: ParsableCommand {
     @Option(help: "|z| below which readings count toward the end of an episode.") var zOff: Double?
     @Option(help: "Calm readings that end an episode.") var endAfter: Int?
     @Option(help: "Floor on the standard deviation, in the data's unit.") var stdFloor: Double?
+    @Option(help: "Anomalous readings kept out of the window per episode.") var holdOut: Int?
+    @Option(help: "Weight of the newest reading in the smoothing pre-filter (1 = off).") var smoothing: Double?
+    @Option(help: "ewma: weight of the newest reading (default 2/(window+1)).") var alpha: Double?
 
-    @Option(help: "Write the per-row CSV here instead of standard output.") var rows: String?
-    @Option(help: "Write the episodes CSV here instead of standard error.") var episodes: String?
+    @Option(help: "Write the per-row CSV here instead of standard output (one input file).") var rows: String?
+    @Option(help: "Write the episodes CSV here instead of standard error (one input file).") var episodes: String?
+    @Option(help: "Draw the series, the band, episodes and labels as SVG here (several files: one SVG each, named FILE-<input>.svg).")
+    var plot: String?
 
     func run() throws {
         let base = config.map { loadConfig($0) }
-        var overrides = DetectorSettings()
-        var fields: [String] = []
-        func note(_ f: String) { fields.append(f) }
-        if let v = window { overrides.windowSize = v; note("window") }
+        let onlyT2 = detector == "t2"
+        var kind: DetectorKind? = nil
+        if let d = detector, !onlyT2 {
+            guard let k = DetectorKind(rawValue: d) else { exitWithConfigError("--detector: '\(d)' is not one of zscore, robust, ewma, t2") }
+            kind = k
+        }
+        var duration: ConfigDuration? = nil
         if let v = windowDuration {
             guard let d = ConfigDuration(parsing: v) else { exitWithConfigError("--window-duration: '\(v)' is not a duration") }
-            overrides.windowDuration = d; note("window_duration")
+            duration = d
         }
-        if let v = warmup { overrides.warmup = v; note("warmup") }
-        if let v = zOn { overrides.zOn = v; note("z_on") }
-        if let v = zOff { overrides.zOff = v; note("z_off") }
-        if let v = endAfter { overrides.endAfter = v; note("end_after") }
-        if let v = stdFloor { overrides.stdFloor = v; note("std_floor") }
-        let settingsFor: (String) -> DetectorSettings = { name in
-            var s = base?.detectorSettings(forChannel: name) ?? DetectorSettings()
-            if fields.contains("window") { s.windowSize = overrides.windowSize }
-            if fields.contains("window_duration") { s.windowDuration = overrides.windowDuration }
-            if fields.contains("warmup") { s.warmup = overrides.warmup }
-            if fields.contains("z_on") { s.zOn = overrides.zOn }
-            if fields.contains("z_off") { s.zOff = overrides.zOff }
-            if fields.contains("end_after") { s.endAfter = overrides.endAfter }
-            if fields.contains("std_floor") { s.stdFloor = overrides.stdFloor }
+        func apply(_ s0: DetectorSettings) -> DetectorSettings {
+            var s = s0
+            if let v = kind { s.kind = v }
+            if let v = window { s.windowSize = v }
+            if let v = duration { s.windowDuration = v }
+            if let v = warmup { s.warmup = v }
+            if let v = zOn { s.zOn = v }
+            if let v = zOff { s.zOff = v }
+            if let v = endAfter { s.endAfter = v }
+            if let v = stdFloor { s.stdFloor = v }
+            if let v = holdOut { s.holdOut = v }
+            if let v = smoothing { s.smoothing = v }
+            if let v = alpha { s.alpha = v }
             return s
+        }
+        let settingsFor: (String) -> DetectorSettings = { name in
+            apply(base?.detectorSettings(forChannel: name) ?? DetectorSettings())
         }
         if let p = settingsFor("").problems().first {
             exitWithConfigError("--\(p.field.replacing("_", with: "-").replacing(".size", with: "")): \(p.message)")
         }
-        guard let text = readFile(file) else {
-            printError("\(file): cannot read the file: \(String(cString: strerror(errno)))")
-            throw ExitCode(ExitStatus.noInput)
-        }
         var options = VigilAgent.Replay.Options()
         options.timeColumn = timeColumn
         options.columns = columns?.split(separator: ",").map { String($0) } ?? []
-        let result: VigilAgent.Replay
-        do {
-            result = try VigilAgent.Replay(text: text, file: file, options: options, settings: settingsFor)
-        } catch {
-            printError(error.description)
-            throw ExitCode(ExitStatus.dataError)
+        options.exclude = exclude?.split(separator: ",").map { String($0) } ?? []
+        options.labelColumn = labels
+        options.warmupRows = warmupRows
+        if onlyT2 || multivariate {
+            let m = apply(DetectorSettings.multivariateDefaults)
+            if let p = m.problems().first { exitWithConfigError("--\(p.field.replacing("_", with: "-")): \(p.message)") }
+            options.multivariate = m
         }
-        let rowsText = result.rowsCSV()
-        if let r = rows { try writeFile(r, rowsText) } else { print(rowsText, terminator: "") }
-        let episodesText = result.episodesCSV()
-        if let e = episodes { try writeFile(e, episodesText) } else { printError(episodesText.hasSuffix("\n") ? String(episodesText.dropLast()) : episodesText) }
-        let count = result.rows.count
-        printError("replayed \(count) rows × \(result.channels.count) channels: \(result.episodes.count) episode(s)")
+        options.channelDetectors = !onlyT2
+
+        let inputs = expand(files)
+        guard !inputs.isEmpty else {
+            printError("no CSV files in \(files.joined(separator: " "))")
+            throw ExitCode(ExitStatus.noInput)
+        }
+        if inputs.count > 1 && (rows != nil || episodes != nil) {
+            exitWithConfigError("--rows and --episodes take one input file, got \(inputs.count)")
+        }
+        var pooled = Evaluation()
+        for path in inputs {
+            guard let text = readFile(path) else {
+                printError("\(path): cannot read the file: \(String(cString: strerror(errno)))")
+                throw ExitCode(ExitStatus.noInput)
+            }
+            let result: VigilAgent.Replay
+            do {
+                result = try VigilAgent.Replay(text: text, file: path, options: options, settings: settingsFor)
+            } catch {
+                printError(error.description)
+                throw ExitCode(ExitStatus.dataError)
+            }
+            if let p = plot {
+                let out = inputs.count == 1 ? p : plotPath(p, for: path)
+                try writeFile(out, result.plot().render())
+            }
+            if let e = result.evaluation {
+                pooled.merge(e)
+                printError("\(path): F1 \(Evaluation.fixed(e.f1, 3))  FAR \(Evaluation.fixed(100 * e.falseAlarmRate, 1))%  MAR \(Evaluation.fixed(100 * e.missedAlarmRate, 1))%  delay \(Evaluation.fixed(e.meanDelaySeconds, 0)) s  episodes \(result.episodes.count)  health \(result.health.count)")
+                if let r = rows { try writeFile(r, result.rowsCSV()) }
+                if let ep = episodes { try writeFile(ep, result.episodesCSV()) }
+                continue
+            }
+            let rowsText = result.rowsCSV()
+            if let r = rows { try writeFile(r, rowsText) } else { print(rowsText, terminator: "") }
+            let episodesText = result.episodesCSV()
+            if let e = episodes { try writeFile(e, episodesText) } else { printError(episodesText.hasSuffix("\n") ? String(episodesText.dropLast()) : episodesText) }
+            if !result.health.isEmpty { printError(String(result.healthCSV().dropLast())) }
+            printError("replayed \(result.rows.count) rows × \(result.channels.count) channels: \(result.episodes.count) episode(s), \(result.health.count) health problem(s)")
+        }
+        if labels != nil {
+            let d = onlyT2 ? "t2" : (settingsFor("").kind.rawValue + (multivariate ? " + t2" : ""))
+            print("detector \(d), scored from row \(warmupRows) of each file")
+            print(pooled.report, terminator: "")
+        }
+    }
+
+    /// Files as given; a folder stands for its .csv files, in natural order (2.csv before 10.csv).
+    func expand(_ paths: [String]) -> [String] {
+        var out: [String] = []
+        for p in paths {
+            var st = stat()
+            if stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                var names: [String] = []
+                if let dir = opendir(p) {
+                    while let e = readdir(dir) {
+                        let name = withUnsafePointer(to: e.pointee.d_name) {
+                            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                        }
+                        if name.hasSuffix(".csv") { names.append(name) }
+                    }
+                    closedir(dir)
+                }
+                names.sort { a, b in
+                    let na = Int(a.dropLast(4)), nb = Int(b.dropLast(4))
+                    if let na, let nb { return na < nb }
+                    return a < b
+                }
+                let dir = p.hasSuffix("/") ? String(p.dropLast()) : p
+                out += names.map { "\(dir)/\($0)" }
+            } else {
+                out.append(p)
+            }
+        }
+        return out
+    }
+
+    /// `out.svg` + `data/valve1/3.csv` → `out-valve1-3.svg`.
+    func plotPath(_ plot: String, for input: String) -> String {
+        let parts = input.split(separator: "/").suffix(2).map { $0.hasSuffix(".csv") ? String($0.dropLast(4)) : String($0) }
+        let stem = plot.hasSuffix(".svg") ? String(plot.dropLast(4)) : plot
+        return "\(stem)-\(parts.joined(separator: "-")).svg"
     }
 }

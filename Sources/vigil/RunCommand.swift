@@ -14,7 +14,7 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Config file (YAML).")
     var config: String = "/etc/vigil/vigil.yaml"
 
-    @Option(help: "Broker URL, overriding the config: mqtt://HOST:PORT.")
+    @Option(help: "Broker URL, overriding the config: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS). Credentials come from the config's mqtt.username and mqtt.password_file, never from the command line.")
     var broker: String?
 
     @Option(help: "Device id, overriding the config.")
@@ -41,20 +41,44 @@ struct Run: ParsableCommand {
 
         let address = try! BrokerAddress.parse(config.mqtt.broker).get()
         let encoder = EventEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix)
+        let password = readPassword(config)
+        let tls = address.tls ? MQTTUplink.TLS(tls: config.mqtt.tls ?? TLSConfig()) : nil
+
+        // Events wait on disk until the broker acknowledges them; numbers survive restarts next to them.
+        let outboxDir = config.mqtt.outbox.resolvedDirectory(environment: Self.environment(["STATE_DIRECTORY"]))
+        let outbox = Outbox(settings: .init(directory: outboxDir, maxEvents: config.mqtt.maxEvents,
+                                            maxBytes: config.mqtt.outbox.maxBytes, sync: config.mqtt.outbox.sync,
+                                            syncInterval: config.mqtt.outbox.syncInterval.seconds), logger: logger)
+        let sequence = SequenceNumbers(path: outboxDir + "/sequence", logger: logger)
         let uplink = MQTTUplink(settings: .init(
             host: address.host, port: address.port,
             clientID: config.mqtt.clientID ?? "vigil-\(config.device)",
             keepalive: Int32(config.mqtt.keepalive.nanoseconds / 1_000_000_000),
             statusTopic: encoder.statusTopic,
             reconnectMin: config.mqtt.reconnectMin.seconds, reconnectMax: config.mqtt.reconnectMax.seconds,
-            queueLimit: config.mqtt.queueLimit), logger: logger)
+            queueLimit: config.mqtt.maxEvents, drainRate: config.mqtt.outbox.drainRate,
+            username: config.mqtt.username, password: password, tls: tls), outbox: outbox, logger: logger)
         let agent: Agent
-        do { agent = try Agent(config: config, sink: uplink, logger: logger) } catch {
+        do throws(ConfigIssueList) { agent = try Agent(config: config, sink: uplink, sequence: sequence, logger: logger) } catch {
             exitWithConfigError(error.issues.map { "\(self.config): \($0)" }.joined(separator: "\n"))
         }
-        logger.info("vigil starting", metadata: ["device": "\(config.device)", "broker": "\(config.mqtt.broker)", "config": "\(self.config)"])
+        let health = HealthReporter(publisher: agent.publisher, interval: config.mqtt.healthInterval) { [agent] in
+            let u = uplink.stats
+            return HealthSnapshot(outbox: outbox.stats, connected: u.connected, connects: u.connects, readings: agent.readingsSoFar)
+        }
+        let o = outbox.stats
+        logger.info("vigil starting", metadata: ["device": "\(config.device)", "broker": "\(config.mqtt.broker)", "config": "\(self.config)",
+                                                 "tls": "\(address.tls)", "username": "\(config.mqtt.username ?? "-")",
+                                                 "outbox": "\(outboxDir)", "storage": "\(o.storage.rawValue)", "sync": "\(config.mqtt.outbox.sync.rawValue)",
+                                                 "recovered": "\(o.recovered)", "next_seq": "\(sequence.upcoming)"])
         uplink.start()
         agent.start()
+        health.start()
+        // Under systemd (Type=notify): READY now that sources and uplink run, then STATUS and the watchdog.
+        let systemd = SystemdService(progress: { agent.progress }, status: {
+            ServiceStatus(readings: agent.readingsSoFar, queued: outbox.stats.events, connected: uplink.stats.connected)
+        }, logger: logger)
+        systemd.ready()
 
         var received: Int32 = 0
         if let d = duration {
@@ -64,11 +88,60 @@ struct Run: ParsableCommand {
             sigwait(&stopSignals, &received)
         }
         logger.info("vigil stopping", metadata: ["signal": "\(received > 0 ? String(cString: strsignal(received)) : "duration elapsed")"])
+        systemd.stopping()
         agent.stop()
+        health.stop()
         let drained = uplink.shutdown(drainTimeout: 5)
         let stats = uplink.stats
-        logger.info("vigil stopped", metadata: ["readings": "\(agent.readingsSoFar)", "events": "\(agent.publisher.lastSeq)",
-                                                "acked": "\(stats.acked)", "unsent": "\(stats.queued + stats.inflight)", "drained": "\(drained)"])
+        let left = outbox.stats
+        sequence.close()
+        outbox.close()
+        logger.info("vigil stopped", metadata: ["readings": "\(agent.readingsSoFar)", "events": "\(agent.publisher.published)",
+                                                "last_seq": "\(agent.publisher.lastSeq)", "acked": "\(stats.acked)",
+                                                "unsent": "\(stats.queued + stats.inflight)", "dropped": "\(left.dropped)",
+                                                "drained": "\(drained)"])
+        if !drained {
+            if left.storage == .disk {
+                logger.notice("\(left.events) unacknowledged message(s) stay in the outbox \(outboxDir) and are sent after the next start")
+            } else {
+                logger.warning("\(left.events) unacknowledged message(s) were only in memory and are lost")
+            }
+        }
+    }
+
+    /// The password from `mqtt.password_file` (one line; the trailing newline is not part of it). A relative
+    /// path is looked up in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`), else next to the config file.
+    /// Exits with EX_CONFIG when it cannot be read. The password itself is never logged.
+    private func readPassword(_ config: VigilConfig) -> MQTTUplink.Password? {
+        guard let file = config.mqtt.passwordFile else { return nil }
+        var path = file
+        if !file.hasPrefix("/") {
+            if let credentials = Self.environment(["CREDENTIALS_DIRECTORY"])["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
+                path = credentials + "/" + file
+            } else if let slash = self.config.lastIndex(of: "/") {
+                path = String(self.config[...slash]) + file
+            }
+        }
+        guard var text = readFile(path) else {
+            exitWithConfigError("\(self.config): mqtt.password_file: cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        if text.hasSuffix("\n") { text.removeLast() }
+        if text.hasSuffix("\r") { text.removeLast() }
+        if text.isEmpty { exitWithConfigError("\(self.config): mqtt.password_file: '\(path)' is empty") }
+        return MQTTUplink.Password(text)
+    }
+
+    private static func environment(_ names: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for n in names { if let v = getenv(n) { out[n] = String(cString: v) } }
+        return out
+    }
+}
+
+extension MQTTUplink.TLS {
+    init(tls c: TLSConfig) {
+        self.init(caFile: c.caFile, caDir: c.caDir, certFile: c.certFile, keyFile: c.keyFile,
+                  minimumVersion: c.version, insecure: c.insecure)
     }
 }
 

@@ -13,7 +13,7 @@ import VigilCore
     }
 
     @Test func handComputedEpisode() {
-        let s = DetectorSettings(windowSize: 5, warmup: 3, zOn: 3, zOff: 1.5, endAfter: 2, stdFloor: 0.1)
+        let s = DetectorSettings(windowSize: 5, warmup: 3, zOn: 3, zOff: 1.5, endAfter: 2, stdFloor: 0.1, holdOut: 0)
         var d = ChannelDetector(settings: s)
         let v = Self.run(&d, [1, 2, 3, 2, 6, 7, 4, 4.4])
         #expect(v[0..<3].allSatisfy { $0.state == .warmingUp && $0.z.isNaN })
@@ -49,7 +49,7 @@ import VigilCore
     }
 
     @Test func aReadingIsScoredBeforeItJoinsTheWindow() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 2, zOn: 100, zOff: 50, stdFloor: 0))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 2, zOn: 100, zOff: 50, stdFloor: 0, holdOut: 0))
         _ = Self.run(&d, [0, 2])
         // window [0, 2]: mean 1, std √2. Were 100 inside, the mean would be 34.
         let v = d.process(100, monoNanos: 5, wallNanos: 5)
@@ -59,25 +59,25 @@ import VigilCore
     }
 
     @Test func stdFloorBoundsTheZOfAFlatSignal() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 5, zOn: 4, zOff: 2, stdFloor: 0.1))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 5, zOn: 4, zOff: 2, stdFloor: 0.1, holdOut: 0))
         _ = Self.run(&d, [20, 20, 20, 20, 20])
         let small = d.process(20.05, monoNanos: 10 * Self.second, wallNanos: 0)
         #expect(abs(small.z - 0.5) < 1e-9)
         #expect(small.state == .normal)
-        var flat = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 5, zOn: 4, zOff: 2, stdFloor: 0))
+        var flat = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 5, zOn: 4, zOff: 2, stdFloor: 0, holdOut: 0))
         _ = Self.run(&flat, [20, 20, 20, 20, 20])
         #expect(flat.process(20.05, monoNanos: 10 * Self.second, wallNanos: 0).z == .infinity)
     }
 
     @Test func warmupHoldsVerdictsUntilTheWindowIsFullEnough() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 4, zOn: 3, zOff: 2, stdFloor: 0.01))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 4, zOn: 3, zOff: 2, stdFloor: 0.01, holdOut: 0))
         let v = Self.run(&d, [1, 1000, -1000, 5, 1])
         #expect(v.map(\.state) == [.warmingUp, .warmingUp, .warmingUp, .warmingUp, .normal])
         #expect(d.episodesTotal == 0)
     }
 
     @Test func nonFiniteReadingsAreDroppedCountedAndNeverEnterTheWindow() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, stdFloor: 0.01))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, stdFloor: 0.01, holdOut: 0))
         let v = Self.run(&d, [1, .nan, 2, .infinity, 3, -.infinity, 2])
         #expect(v.map(\.state) == [.warmingUp, .dropped, .warmingUp, .dropped, .warmingUp, .dropped, .normal])
         #expect(d.droppedTotal == 3)
@@ -89,7 +89,7 @@ import VigilCore
     }
 
     @Test func oneFaultIsOneEpisodeNotAMessagePerReading() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 60, warmup: 20, zOn: 4, zOff: 2.5, endAfter: 5, stdFloor: 0.01))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 60, warmup: 20, zOn: 4, zOff: 2.5, endAfter: 5, stdFloor: 0.01, holdOut: 0))
         var values: [Double] = (0..<100).map { Double($0 % 2) }  // alternating 0, 1: std ≈ 0.5
         values += [10, 10, 10, 10, 10]                                // five-reading level shift
         values += (0..<50).map { Double($0 % 2) }
@@ -102,7 +102,7 @@ import VigilCore
     }
 
     @Test func timeWindowForgetsOldReadings() {
-        let s = DetectorSettings(windowSize: 1000, windowDuration: .seconds(3), warmup: 2, zOn: 4, zOff: 2, stdFloor: 0.01)
+        let s = DetectorSettings(windowSize: 1000, windowDuration: .seconds(3), warmup: 2, zOn: 4, zOff: 2, stdFloor: 0.01, holdOut: 0)
         var d = ChannelDetector(settings: s)
         _ = Self.run(&d, [100, 100, 100, 1, 2, 3])
         // at t=6 the window keeps readings from t ≥ 3: [1, 2, 3]
@@ -112,7 +112,7 @@ import VigilCore
     }
 
     @Test func shutdownClosesAnOpenEpisode() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, stdFloor: 0.1))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, stdFloor: 0.1, holdOut: 0))
         _ = Self.run(&d, [1, 1, 1, 50])
         #expect(d.inEpisode)
         let e = d.closeForShutdown(wallNanos: 99)
@@ -123,7 +123,7 @@ import VigilCore
     }
 
     @Test func summaryCountsAndRestarts() {
-        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, endAfter: 1, stdFloor: 0.1))
+        var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 3, zOff: 2, endAfter: 1, stdFloor: 0.1, holdOut: 0))
         _ = Self.run(&d, [1, 1, 1, 50, 1, .nan])
         let s = d.takeSummary(endingAt: 1_700_000_010 * Self.second)
         #expect(s.fromWallNanos == 1_700_000_000 * Self.second)

@@ -11,7 +11,7 @@ import VigilCore
     @Test func anomalyStartPayloadAndTopic() {
         let e = Event.anomalyStart(channel: temperature, EpisodeStart(id: 3, wallNanos: Self.t0, value: 31.2, z: 6.10449, mean: 22.0123456789, std: 0.5))
         #expect(encoder.topic(for: e) == "vigil/gw-1/anomaly/temperature")
-        #expect(text(e, seq: 17) == #"{"v":1,"device":"gw-1","seq":17,"type":"anomaly","event":"start","channel":"temperature","unit":"°C","episode":3,"ts":"2026-11-23T11:40:00.123Z","direction":"high","value":31.2,"z":6.104,"mean":22.012346,"std":0.5}"#)
+        #expect(text(e, seq: 17) == #"{"v":1,"device":"gw-1","seq":17,"type":"anomaly","event":"start","channel":"temperature","unit":"°C","detector":"zscore","episode":3,"ts":"2026-11-23T11:40:00.123Z","direction":"high","value":31.2,"z":6.104,"mean":22.012346,"std":0.5}"#)
         #expect(encoder.message(for: e, seq: 1).qos == 1)
         #expect(encoder.message(for: e, seq: 1).priority == .event)
     }

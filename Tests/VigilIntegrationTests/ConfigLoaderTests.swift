@@ -47,7 +47,7 @@ import VigilCore
 
     @Test func unknownFieldIsNamedWithItsLine() {
         let yaml = Self.good.replacing("  z_on: 5", with: "  z_onn: 5")
-        #expect(problems(yaml) == ["t.yaml:6:3: detector.z_onn: unknown field 'z_onn' (known: end_after, std_floor, warmup, window, window_duration, z_off, z_on)"])
+        #expect(problems(yaml) == ["t.yaml:6:3: detector.z_onn: unknown field 'z_onn' (known: alpha, end_after, health, hold_out, kind, smoothing, std_floor, warmup, window, window_duration, z_off, z_on)"])
     }
 
     @Test func wrongTypeIsNamedWithItsLine() {
@@ -76,12 +76,12 @@ import VigilCore
 
     @Test func badBrokerURL() {
         let yaml = Self.good.replacing("mqtt://127.0.0.1:1999", with: "tcp://127.0.0.1:1999")
-        #expect(problems(yaml) == ["t.yaml:3:3: mqtt.broker: 'tcp://127.0.0.1:1999' is not an mqtt:// URL (mqtts:// and TLS are not supported yet)"])
+        #expect(problems(yaml) == ["t.yaml:3:3: mqtt.broker: 'tcp://127.0.0.1:1999' is not an mqtt:// or mqtts:// URL"])
     }
 
     @Test func unknownSourceKind() {
         let yaml = Self.good.replacing("kind: simulator", with: "kind: telepathy")
-        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator)"])
+        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial)"])
     }
 
     @Test func yamlSyntaxError() {

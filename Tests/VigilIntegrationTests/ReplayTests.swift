@@ -5,7 +5,7 @@ import VigilCore
 import VigilTestSupport
 
 @Suite struct ReplayTests {
-    static let settings = DetectorSettings(windowSize: 5, warmup: 3, zOn: 3, zOff: 1.5, endAfter: 2, stdFloor: 0.1)
+    static let settings = DetectorSettings(windowSize: 5, warmup: 3, zOn: 3, zOff: 1.5, endAfter: 2, stdFloor: 0.1, holdOut: 0)
 
     @Test func rowsAndEpisodesOfAHandComputedSeries() throws {
         let csv = """

@@ -19,7 +19,9 @@ final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`. `stdout`/`stderr` may be a `Pipe` (its write end is given to
     /// the child; close yours afterwards) or a `FileHandle`; nil means /dev/null. Stdin is /dev/null.
-    init(_ executable: String, _ arguments: [String], stdout: Any? = nil, stderr: Any? = nil) throws {
+    /// `environment` entries are added to (or replace) this process's environment.
+    init(_ executable: String, _ arguments: [String], stdout: Any? = nil, stderr: Any? = nil,
+         environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TestSupportError("\(executable) is not installed")
         }
@@ -73,7 +75,7 @@ final class ChildProcess: Sendable {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] =
-            ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
@@ -147,6 +149,21 @@ func runTool(_ executable: String, _ arguments: [String], timeout: Double = 5) t
 /// Lines read from a file descriptor on a background thread, kept for the test to inspect.
 final class LineCollector: Sendable {
     private let lines = Mutex<[String]>([])
+    private let ended = Mutex(false)
+
+    /// The writer closed its end and every line has been read.
+    var isFinished: Bool { ended.withLock { $0 } }
+
+    /// Waits up to `timeout` seconds for end of file (after the writing process exited, its last lines).
+    @discardableResult
+    func waitUntilFinished(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !isFinished {
+            if Date() >= deadline { return false }
+            usleep(2_000)
+        }
+        return true
+    }
 
     /// Reads `handle` until end of file; closes it then.
     func collect(from handle: FileHandle) {
@@ -166,7 +183,9 @@ final class LineCollector: Sendable {
                 }
                 if !complete.isEmpty { lines.withLock { $0.append(contentsOf: complete) } }
             }
+            if !pending.isEmpty { lines.withLock { $0.append(String(decoding: pending, as: UTF8.self)) } }
             try? handle.close()
+            ended.withLock { $0 = true }
         }
     }
 

@@ -13,25 +13,74 @@ public final class MosquittoBroker: Sendable {
     /// Sessions and queued QoS 1 messages survive `restart()` (saved on SIGTERM).
     public let persistent: Bool
     private let child = Mutex<ChildProcess?>(nil)
+    /// When the listener speaks TLS.
+    public let tls: TLSListener?
+    /// A plain listener on 127.0.0.1 for test subscribers (set when the main listener uses TLS or passwords).
+    public let plainPort: Int?
+
+    /// TLS on the broker's listener: its CA (for client certificates), certificate and key.
+    public struct TLSListener: Sendable {
+        public var caFile: String
+        public var certFile: String
+        public var keyFile: String
+        /// Mutual TLS: a client must present a certificate signed by `caFile`.
+        public var requireClientCertificate: Bool
+        /// `tlsv1.2` or `tlsv1.3`; nil lets mosquitto choose.
+        public var version: String?
+
+        public init(caFile: String, certFile: String, keyFile: String, requireClientCertificate: Bool = false,
+                    version: String? = nil) {
+            self.caFile = caFile; self.certFile = certFile; self.keyFile = keyFile
+            self.requireClientCertificate = requireClientCertificate; self.version = version
+        }
+    }
 
     /// Picks a free port, writes the config and, unless `start` is false, starts the broker.
     /// With `allowAnonymous` false (and no password file) every CONNECT is refused: "not authorised".
-    public init(persistent: Bool = false, allowAnonymous: Bool = true, start: Bool = true) throws {
+    /// - Parameters:
+    ///   - tls: the listener on `port` speaks TLS.
+    ///   - users: user → password, written with `mosquitto_passwd` to a password file; anonymous clients are
+    ///     then refused on `port`. With `tls` or `users`, `plainPort` is an anonymous plain listener for
+    ///     test subscribers.
+    public init(persistent: Bool = false, allowAnonymous: Bool = true, start: Bool = true,
+                tls: TLSListener? = nil, users: [String: String]? = nil) throws {
         self.port = try freeLocalPort()
         self.persistent = persistent
+        self.tls = tls
+        self.plainPort = (tls != nil || users != nil) ? try freeLocalPort() : nil
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("vigil-mosquitto-\(port)-\(UUID().uuidString.prefix(8))")
         // 0755: mosquitto started as root drops to its own user, which must reach the database below.
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         var conf = """
-            listener \(port) 127.0.0.1
-            allow_anonymous \(allowAnonymous)
             # Tests push thousands of QoS 1 messages at subscribers that may be reconnecting.
             max_queued_messages 0
             max_inflight_messages 100
+            per_listener_settings \(plainPort != nil)
+
+            listener \(port) 127.0.0.1
+            allow_anonymous \(users == nil ? allowAnonymous : false)
 
             """
+        if let tls {
+            conf += "cafile \(tls.caFile)\ncertfile \(tls.certFile)\nkeyfile \(tls.keyFile)\n"
+            conf += "require_certificate \(tls.requireClientCertificate)\n"
+            if let v = tls.version { conf += "tls_version \(v)\n" }
+        }
+        if let users {
+            let passwords = directory.appendingPathComponent("passwords").path
+            for (i, (user, password)) in users.sorted(by: { $0.key < $1.key }).enumerated() {
+                let status = try runTool("/usr/bin/mosquitto_passwd", (i == 0 ? ["-c"] : []) + ["-b", passwords, user, password])
+                guard status == 0 else { throw TestSupportError("mosquitto_passwd exited with \(status)") }
+            }
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: passwords)
+            conf += "password_file \(passwords)\n"
+        }
+        if let plainPort {
+            conf += "\nlistener \(plainPort) 127.0.0.1\nallow_anonymous true\n"
+        }
+        conf += "\n"
         if persistent {
             // Writable by that user too.
             let db = directory.appendingPathComponent("db", isDirectory: true)
@@ -69,7 +118,7 @@ public final class MosquittoBroker: Sendable {
             try? output.close()
             current = process
             let deadline = Date().addingTimeInterval(timeout)
-            while !localPortAccepts(port) {
+            while !localPortAccepts(port) || !(plainPort.map(localPortAccepts) ?? true) {
                 guard process.isRunning else {
                     throw TestSupportError("mosquitto exited at start on port \(port):\n\(log)")
                 }

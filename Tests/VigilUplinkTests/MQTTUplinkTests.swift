@@ -247,6 +247,40 @@ struct MQTTUplinkTests {
         #expect(uplink.waitForStats(timeout: 5) { $0.acked == 4 }.acked == 4)
     }
 
+    @Test("after an outage the backlog drains in order at the drain rate, while live events go out at once")
+    func backlogDrainIsRateLimited() throws {
+        let topic = "vigil/drain/anomaly/c1"
+        let (broker, subscriber) = try persistentSubscriberWithBrokerDown(topics: [topic])
+        let uplink = MQTTUplink(settings: .test(port: broker.port, device: "drain", reconnectMin: 0.1, reconnectMax: 0.2,
+                                                drainRate: 50), logger: logs.logger())
+        uplink.start()
+        defer { uplink.shutdown(drainTimeout: 0) }
+        let backlog = numbered(150, topic: topic, prefix: "b")
+        for m in backlog { uplink.enqueue(m) }
+        try broker.start()
+        #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
+        let started = Date()
+        var arrived: [String: Double] = [:]
+        for i in 0..<5 {
+            uplink.enqueue(OutboundMessage(topic: topic, payload: Array("l\(i)".utf8)))
+            usleep(100_000)
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while arrived.count < 155, Date() < deadline {
+            for m in payloads(subscriber.messages, on: topic) where arrived[m] == nil { arrived[m] = Date().timeIntervalSince(started) }
+            usleep(20_000)
+        }
+        let order = payloads(subscriber.messages, on: topic)
+        #expect(order.filter { $0.hasPrefix("b") } == backlog.map(text))
+        #expect(order.filter { $0.hasPrefix("l") } == ["l0", "l1", "l2", "l3", "l4"])
+        // One second's worth (50) goes at once, the other 100 at 50/s: about 2 s.
+        let lastBacklog = arrived["b149"] ?? 0, lastLive = arrived["l4"] ?? .infinity
+        #expect(lastBacklog >= 1.5, "backlog drained in \(lastBacklog) s")
+        #expect(lastLive < lastBacklog, "live events waited for the backlog: l4 at \(lastLive) s, b149 at \(lastBacklog) s")
+        #expect(uplink.waitForStats(timeout: 5) { $0.acked == 155 }.backlogPublished >= 150)
+        print("drain: backlog of 150 at 50/s done after \(lastBacklog) s; live l4 arrived after \(lastLive) s")
+    }
+
     @Test("shutdown without ever connecting returns after the drain timeout and reports undelivered messages")
     func shutdownNeverConnected() throws {
         let port = try freeLocalPort()

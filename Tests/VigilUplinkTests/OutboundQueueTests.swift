@@ -2,55 +2,59 @@ import Testing
 import VigilCore
 @testable import VigilUplink
 
-@Suite("Outbound queue")
+@Suite("Outbox index (in memory)")
 struct OutboundQueueTests {
-    private func message(_ name: String, _ priority: OutboundMessage.Priority) -> OutboundMessage {
-        OutboundMessage(topic: "t", payload: Array(name.utf8), priority: priority)
+    private func entry(_ id: UInt64, _ name: String, _ priority: OutboundMessage.Priority) -> OutboundQueue.Entry {
+        let m = OutboundMessage(topic: "t", payload: Array(name.utf8), priority: priority)
+        return OutboundQueue.Entry(id: id, message: m, segment: 0, size: 10)
     }
 
-    private func names(_ queue: OutboundQueue) -> [String] {
-        queue.messages.map { String(decoding: $0.payload, as: UTF8.self) }
+    private func names(_ q: OutboundQueue) -> [String] {
+        q.entries.map { String(decoding: $0.message.payload, as: UTF8.self) }
     }
 
-    @Test("over the limit the oldest summary goes first, then the oldest event")
-    func dropPolicy() {
+    @Test("the drop candidate is the oldest waiting summary, else the oldest waiting event; never one in flight")
+    func dropCandidates() {
         var q = OutboundQueue()
-        let script: [(String, OutboundMessage.Priority, Int)] = [
-            ("E1", .event, 0), ("S1", .summary, 0), ("S2", .summary, 0), ("E2", .event, 0),
-            ("E3", .event, 1),    // drops S1
-            ("S3", .summary, 1),  // drops S2
-            ("E4", .event, 1),    // drops S3
-            ("E5", .event, 1),    // no summary left: drops E1
-            ("S4", .summary, 1),  // the only summary is the newcomer: it goes
-        ]
-        for (name, priority, expectedDrops) in script {
-            #expect(q.append(message(name, priority), limit: 4) == expectedDrops, "appending \(name)")
+        let script: [(String, OutboundMessage.Priority)] = [("E1", .event), ("S1", .summary), ("E2", .event), ("S2", .summary), ("E3", .event)]
+        for (i, (n, p)) in script.enumerated() { q.append(entry(UInt64(i + 1), n, p)) }
+        q.setInflight(2, true) // S1 is being sent
+        var dropped: [String] = []
+        while let c = q.dropCandidate() {
+            dropped.append(String(decoding: c.message.payload, as: UTF8.self))
+            q.remove(c.id)
         }
-        #expect(names(q) == ["E2", "E3", "E4", "E5"])
+        #expect(dropped == ["S2", "E1", "E2", "E3"])
+        #expect(names(q) == ["S1"])
+        #expect(q.count == 1 && q.inflightCount == 1 && q.summaries == 1 && q.bytes == 10)
+        q.clearInflight()
+        #expect(q.dropCandidate()?.id == 2)
     }
 
-    @Test("entries taken out and put back return in their original order, ahead of the rest")
-    func pushFrontKeepsOrder() {
+    @Test("holes left by removals are skipped and squeezed out without changing the order")
+    func holesAndSqueeze() {
         var q = OutboundQueue()
-        let all = ["a", "b", "c", "d", "e", "f"]
-        for (i, n) in all.enumerated() { _ = q.append(message(n, i.isMultiple(of: 2) ? .event : .summary), limit: 100) }
-        var taken: [OutboundQueue.Entry] = []
-        for _ in 0..<4 { taken.append(q.popFirst()!) }
-        q.pushFront(taken.reversed())
-        var order: [String] = []
-        while let e = q.popFirst() { order.append(String(decoding: e.message.payload, as: UTF8.self)) }
-        #expect(order == all)
+        for i in 1...10_000 { q.append(entry(UInt64(i), "\(i)", i % 3 == 0 ? .summary : .event)) }
+        for i in stride(from: 2, through: 10_000, by: 2) { q.remove(UInt64(i)) }
+        for i in 1...4_000 where i % 2 == 1 { q.remove(UInt64(i)) }
+        #expect(q.count == 3_000)
+        #expect(q.entries.map(\.id) == Array(stride(from: UInt64(4_001), through: 9_999, by: 2)))
+        #expect(q.firstWaiting(from: 0)?.id == 4_001)
+        #expect(q.firstWaiting(from: 5_000)?.id == 5_001)
+        #expect(q.firstWaiting(from: 5_000, below: 5_001) == nil)
+        #expect(q.entry(5_001) != nil && q.entry(5_002) == nil)
+        #expect(q.remove(5_002) == nil)
     }
 
-    @Test("a ring buffer keeps FIFO order while growing across the wrap point")
-    func ringWraps() {
-        var r = Ring<Int>()
-        var expected: [Int] = []
-        for i in 0..<10 { r.append(i); expected.append(i) }
-        for _ in 0..<8 { #expect(r.popFirst() == expected.removeFirst()) }
-        for i in 10..<60 { r.append(i); expected.append(i) }
-        r.prepend(-1); expected.insert(-1, at: 0)
-        #expect(r.elements == expected)
-        #expect(r.count == expected.count)
+    @Test("the first waiting entry skips those in flight")
+    func firstWaitingSkipsInflight() {
+        var q = OutboundQueue()
+        for i in 1...5 { q.append(entry(UInt64(i), "\(i)", .event)) }
+        q.setInflight(1, true)
+        q.setInflight(2, true)
+        #expect(q.firstWaiting(from: 0)?.id == 3)
+        q.setInflight(1, false)
+        #expect(q.firstWaiting(from: 0)?.id == 1)
+        #expect(q.inflightCount == 1)
     }
 }

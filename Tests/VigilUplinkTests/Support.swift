@@ -41,12 +41,13 @@ final class LogCapture: Sendable {
 
 extension MQTTUplink.Settings {
     /// Settings for a local test broker: fast retries so tests stay short.
+    /// The backlog drain rate is effectively unlimited unless a test is about it.
     static func test(port: Int, device: String, reconnectMin: Double = 0.1, reconnectMax: Double = 0.5,
-                     maxInflight: Int = 20, queueLimit: Int = 10_000) -> Self {
+                     maxInflight: Int = 20, queueLimit: Int = 10_000, drainRate: Double = 1_000_000) -> Self {
         MQTTUplink.Settings(host: "127.0.0.1", port: port, clientID: "vigil-\(device)-\(UUID().uuidString.prefix(8))",
                             keepalive: 10, statusTopic: "vigil/\(device)/status",
                             reconnectMin: reconnectMin, reconnectMax: reconnectMax,
-                            maxInflight: maxInflight, queueLimit: queueLimit)
+                            maxInflight: maxInflight, queueLimit: queueLimit, drainRate: drainRate)
     }
 }
 

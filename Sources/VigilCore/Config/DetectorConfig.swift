@@ -1,5 +1,6 @@
 /// Detector settings as written in the file: every field optional, applied over defaults.
 public struct DetectorConfig: Sendable, Decodable {
+    public var kind: DetectorKind?
     public var window: Int?
     public var windowDuration: ConfigDuration?
     public var warmup: Int?
@@ -7,10 +8,15 @@ public struct DetectorConfig: Sendable, Decodable {
     public var zOff: Double?
     public var endAfter: Int?
     public var stdFloor: Double?
+    public var holdOut: Int?
+    public var smoothing: Double?
+    public var alpha: Double?
+    public var health: HealthConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case window, warmup
+        case kind, window, warmup, smoothing, alpha, health
         case windowDuration = "window_duration", zOn = "z_on", zOff = "z_off", endAfter = "end_after", stdFloor = "std_floor"
+        case holdOut = "hold_out"
     }
 
     public init() {}
@@ -18,6 +24,13 @@ public struct DetectorConfig: Sendable, Decodable {
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let k = try c.decodeIfPresent(String.self, forKey: .kind) {
+            guard let kind = DetectorKind(rawValue: k) else {
+                throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
+                    debugDescription: "unknown detector kind '\(k)' (known: \(DetectorKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            self.kind = kind
+        }
         window = try c.decodeIfPresent(Int.self, forKey: .window)
         windowDuration = try c.decodeIfPresent(ConfigDuration.self, forKey: .windowDuration)
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup)
@@ -25,10 +38,15 @@ public struct DetectorConfig: Sendable, Decodable {
         zOff = try c.decodeIfPresent(Double.self, forKey: .zOff)
         endAfter = try c.decodeIfPresent(Int.self, forKey: .endAfter)
         stdFloor = try c.decodeIfPresent(Double.self, forKey: .stdFloor)
+        holdOut = try c.decodeIfPresent(Int.self, forKey: .holdOut)
+        smoothing = try c.decodeIfPresent(Double.self, forKey: .smoothing)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
+        health = try c.decodeIfPresent(HealthConfig.self, forKey: .health)
     }
 
     public func applied(to base: DetectorSettings) -> DetectorSettings {
         var s = base
+        if let v = kind { s.kind = v }
         if let v = window { s.windowSize = v }
         if let v = windowDuration { s.windowDuration = v }
         if let v = warmup { s.warmup = v }
@@ -36,6 +54,10 @@ public struct DetectorConfig: Sendable, Decodable {
         if let v = zOff { s.zOff = v }
         if let v = endAfter { s.endAfter = v }
         if let v = stdFloor { s.stdFloor = v }
+        if let v = holdOut { s.holdOut = v }
+        if let v = smoothing { s.smoothing = v }
+        if let v = alpha { s.alpha = v }
+        if let h = health { s.health = h.applied(to: s.health) }
         return s
     }
 
@@ -44,7 +66,59 @@ public struct DetectorConfig: Sendable, Decodable {
         switch field {
         case "window.size": return ["window"]
         case "window.duration": return ["window_duration"]
-        default: return [field]
+        default: return field.split(separator: ".").map(String.init)
         }
+    }
+}
+
+/// `health:` — sensor health checks of a channel (or of every channel, under `detector:`).
+public struct HealthConfig: Sendable, Decodable {
+    /// `none` turns a check off where the defaults turned it on.
+    public var stuckAfter: Setting<ConfigDuration>?
+    public var resolution: Double?
+    public var dropoutAfter: Setting<ConfigDuration>?
+    public var min: Setting<Double>?
+    public var max: Setting<Double>?
+    public var maxRate: Setting<Double>?
+
+    /// A value, or `none` (the check is off).
+    public enum Setting<T: Decodable & Sendable>: Sendable, Decodable {
+        case value(T)
+        case off
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self), s == "none" || s == "off" { self = .off; return }
+            self = .value(try c.decode(T.self))
+        }
+        var optional: T? { if case .value(let v) = self { return v } else { return nil } }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case resolution, min, max
+        case stuckAfter = "stuck_after", dropoutAfter = "dropout_after", maxRate = "max_rate"
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stuckAfter = try c.decodeIfPresent(Setting<ConfigDuration>.self, forKey: .stuckAfter)
+        resolution = try c.decodeIfPresent(Double.self, forKey: .resolution)
+        dropoutAfter = try c.decodeIfPresent(Setting<ConfigDuration>.self, forKey: .dropoutAfter)
+        min = try c.decodeIfPresent(Setting<Double>.self, forKey: .min)
+        max = try c.decodeIfPresent(Setting<Double>.self, forKey: .max)
+        maxRate = try c.decodeIfPresent(Setting<Double>.self, forKey: .maxRate)
+    }
+
+    public func applied(to base: HealthSettings) -> HealthSettings {
+        var h = base
+        if let v = stuckAfter { h.stuckAfter = v.optional }
+        if let v = resolution { h.resolution = v }
+        if let v = dropoutAfter { h.dropoutAfter = v.optional }
+        if let v = min { h.min = v.optional }
+        if let v = max { h.max = v.optional }
+        if let v = maxRate { h.maxRate = v.optional }
+        return h
     }
 }

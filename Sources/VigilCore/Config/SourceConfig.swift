@@ -1,8 +1,9 @@
 /// A source of readings; `kind` picks which.
 public enum SourceConfig: Sendable, Decodable {
     case simulator(SimulatorSourceConfig)
+    case serial(SerialSourceConfig)
 
-    public static let kinds = ["simulator"]
+    public static let kinds = ["simulator", "serial"]
 
     enum KindKey: String, CodingKey { case kind }
 
@@ -11,6 +12,7 @@ public enum SourceConfig: Sendable, Decodable {
         let kind = try c.decode(String.self, forKey: .kind)
         switch kind {
         case "simulator": self = .simulator(try SimulatorSourceConfig(from: decoder))
+        case "serial": self = .serial(try SerialSourceConfig(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
                 debugDescription: "unknown source kind '\(kind)' (known: \(Self.kinds.joined(separator: ", ")))")
@@ -18,15 +20,27 @@ public enum SourceConfig: Sendable, Decodable {
     }
 
     public var name: String {
-        switch self { case .simulator(let s): return s.name }
+        switch self {
+        case .simulator(let s): return s.name
+        case .serial(let s): return s.name
+        }
     }
 
-    public var channelNames: [String] {
-        switch self { case .simulator(let s): return s.channels.map(\.name) }
+    public var channelNames: [String] { channelPaths.map(\.name) }
+
+    /// Each channel with the path of the entry that defines it, relative to the source.
+    public var channelPaths: [(name: String, path: [String])] {
+        switch self {
+        case .simulator(let s): return s.channels.enumerated().map { ($1.name, ["channels", "\($0)", "name"]) }
+        case .serial(let s): return s.channelPaths
+        }
     }
 
     func validate() -> [ConfigIssue] {
-        switch self { case .simulator(let s): return s.validate() }
+        switch self {
+        case .simulator(let s): return s.validate()
+        case .serial(let s): return s.validate()
+        }
     }
 }
 

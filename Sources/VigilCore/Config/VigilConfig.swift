@@ -7,6 +7,8 @@ public struct VigilConfig: Sendable, Decodable {
     public var detector: DetectorConfig
     /// … and per-channel overrides, by channel name.
     public var channels: [String: DetectorConfig]
+    /// Multivariate (Hotelling T²) detectors, by source name: one over all that source's channels.
+    public var multivariate: [String: DetectorConfig]
     public var summary: SummaryConfig
     public var logLevel: LogLevel
     public var sources: [SourceConfig]
@@ -16,7 +18,7 @@ public struct VigilConfig: Sendable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case device, mqtt, detector, channels, summary, sources
+        case device, mqtt, detector, channels, summary, sources, multivariate
         case logLevel = "log_level"
     }
 
@@ -27,6 +29,7 @@ public struct VigilConfig: Sendable, Decodable {
         mqtt = try c.decodeIfPresent(MQTTConfig.self, forKey: .mqtt) ?? MQTTConfig()
         detector = try c.decodeIfPresent(DetectorConfig.self, forKey: .detector) ?? DetectorConfig()
         channels = try c.decodeIfPresent([String: DetectorConfig].self, forKey: .channels) ?? [:]
+        multivariate = try c.decodeIfPresent([String: DetectorConfig].self, forKey: .multivariate) ?? [:]
         summary = try c.decodeIfPresent(SummaryConfig.self, forKey: .summary) ?? SummaryConfig()
         logLevel = try c.decodeIfPresent(LogLevel.self, forKey: .logLevel) ?? .info
         sources = try c.decode([SourceConfig].self, forKey: .sources)
@@ -39,10 +42,15 @@ public struct VigilConfig: Sendable, Decodable {
         return s
     }
 
+    /// The settings of the multivariate detector over a source's channels; nil when it has none.
+    public func multivariateSettings(forSource name: String) -> DetectorSettings? {
+        multivariate[name].map { $0.applied(to: DetectorSettings.multivariateDefaults) }
+    }
+
     /// Every channel name with the path of the config entry that defines it.
     public var channelNames: [(name: String, path: [String])] {
         sources.enumerated().flatMap { (i, source) in
-            source.channelNames.enumerated().map { (j, n) in (n, ["sources", "\(i)", "channels", "\(j)", "name"]) }
+            source.channelPaths.map { ($0.name, ["sources", "\(i)"] + $0.path) }
         }
     }
 
@@ -85,6 +93,26 @@ public struct VigilConfig: Sendable, Decodable {
             // A problem in the defaults is reported once, not again for every override.
             for (field, message) in detectorSettings(forChannel: name).problems() where defaultProblems.isEmpty {
                 issues.append(ConfigIssue(["channels", name] + DetectorConfig.path(of: field), message))
+            }
+        }
+        for name in multivariate.keys.sorted() {
+            let path = ["multivariate", name]
+            guard let source = sources.first(where: { $0.name == name }) else {
+                issues.append(ConfigIssue(path, "no source named '\(name)' (sources: \(sources.map(\.name).joined(separator: ", ")))"))
+                continue
+            }
+            if source.channelNames.count < 2 {
+                issues.append(ConfigIssue(path, "source '\(name)' has fewer than two channels: nothing to combine"))
+            }
+            if seenChannels.contains(name) {
+                issues.append(ConfigIssue(path, "'\(name)' is also a channel name; both would publish on anomaly/\(name)"))
+            }
+            let m = multivariate[name]!
+            if m.kind != nil { issues.append(ConfigIssue(path + ["kind"], "the multivariate detector has no kind (it is always T²)")) }
+            if m.health != nil { issues.append(ConfigIssue(path + ["health"], "health checks are per channel: set them under channels or detector")) }
+            if m.alpha != nil { issues.append(ConfigIssue(path + ["alpha"], "the multivariate detector uses a window, not alpha")) }
+            for (field, message) in multivariateSettings(forSource: name)!.problems() {
+                issues.append(ConfigIssue(path + DetectorConfig.path(of: field), message))
             }
         }
         return issues

@@ -3,6 +3,8 @@ public struct Verdict: Sendable, Equatable {
     public enum State: Sendable, Equatable {
         /// NaN or ±inf: counted, never entered the window.
         case dropped
+        /// Failed a health check (out of range, implausible jump, stuck): kept out of the window.
+        case unhealthy
         /// The window does not yet hold `warmup` readings.
         case warmingUp
         case normal
@@ -14,12 +16,22 @@ public struct Verdict: Sendable, Equatable {
     public var state: State
     /// z against the window before this reading joined it; NaN without a verdict.
     public var z: Double
+    /// The centre (mean, median or EWMA mean) and spread (std, 1.4826·MAD or EWMA std) scored against.
     public var mean: Double
     public var std: Double
     /// Set on the reading that opened an episode.
     public var started: EpisodeStart?
     /// Set on the reading that closed an episode.
     public var ended: Episode?
+    /// The value that was scored: the reading, or its smoothed value when `smoothing` < 1.
+    public var scored: Double = .nan
+    /// The reading was anomalous and kept out of the window (`hold_out`).
+    public var heldOut = false
+    /// Health checks that started or ended on this reading.
+    public var health = HealthVerdict()
+
+    /// Inside an anomaly episode after this reading (what evaluation counts as a positive).
+    public var inEpisode: Bool { state == .anomalous || state == .settling }
 }
 
 public struct EpisodeStart: Sendable, Equatable {
@@ -29,9 +41,12 @@ public struct EpisodeStart: Sendable, Equatable {
     public var z: Double
     public var mean: Double
     public var std: Double
+    /// `zscore`, `robust` or `ewma`.
+    public var detector: DetectorKind
 
-    public init(id: Int, wallNanos: Int64, value: Double, z: Double, mean: Double, std: Double) {
+    public init(id: Int, wallNanos: Int64, value: Double, z: Double, mean: Double, std: Double, detector: DetectorKind = .zscore) {
         self.id = id; self.wallNanos = wallNanos; self.value = value; self.z = z; self.mean = mean; self.std = std
+        self.detector = detector
     }
 }
 
@@ -61,18 +76,13 @@ public struct Episode: Sendable, Equatable {
     }
 }
 
-/// The per-channel detector: a rolling window, the windowed z-score with warm-up and a floor on
-/// the standard deviation, hysteresis into episodes, and the running summary.
-///
-/// `process` is the hot path: it allocates nothing and costs a few nanoseconds.
-public struct ChannelDetector: Sendable {
-    public let settings: DetectorSettings
-    public private(set) var window: RollingWindow
-    public private(set) var summary = SummaryAccumulator()
-    /// Readings dropped as NaN/±inf since start.
-    public private(set) var droppedTotal = 0
+/// Hysteresis from scores to episodes: |z| ≥ z_on opens one, |z| ≥ z_off keeps it going,
+/// `end_after` calm readings in a row close it. Shared by the per-channel and multivariate detectors.
+public struct EpisodeTracker: Sendable {
+    public let zOn: Double
+    public let zOff: Double
+    public let endAfter: Int
     public private(set) var episodesTotal = 0
-
     private var open: OpenEpisode?
 
     private struct OpenEpisode {
@@ -87,71 +97,47 @@ public struct ChannelDetector: Sendable {
         var calm: Int
     }
 
-    public init(settings: DetectorSettings) {
-        self.settings = settings
-        self.window = RollingWindow(capacity: settings.windowSize, maxAgeNanos: settings.windowDuration?.nanoseconds)
+    public init(zOn: Double, zOff: Double, endAfter: Int) {
+        self.zOn = zOn; self.zOff = zOff; self.endAfter = endAfter
     }
 
-    public var inEpisode: Bool { open != nil }
+    public var isOpen: Bool { open != nil }
 
-    /// Scores `value` against the window as it was before, then lets it join.
-    /// - Parameters:
-    ///   - monoNanos: monotonic time of the reading (ages the window).
-    ///   - wallNanos: wall-clock time, Unix epoch nanoseconds (reported in events).
-    public mutating func process(_ value: Double, monoNanos: Int64, wallNanos: Int64) -> Verdict {
-        guard value.isFinite else {
-            droppedTotal += 1
-            summary.addDropped()
-            return Verdict(state: .dropped, z: .nan, mean: window.mean, std: window.standardDeviation, started: nil, ended: nil)
-        }
-        window.evict(before: monoNanos)
-        let mean = window.mean
-        let std = window.standardDeviation
-        var verdict = Verdict(state: .warmingUp, z: .nan, mean: mean, std: std, started: nil, ended: nil)
-        if window.count >= settings.warmup {
-            let z = (value - mean) / max(std, settings.stdFloor)
-            verdict.z = z
-            score(&verdict, value: value, z: z, wallNanos: wallNanos)
-        }
-        window.push(value, at: monoNanos)
-        summary.add(value, wallNanos: wallNanos, anomalous: verdict.state == .anomalous, episodeStarted: verdict.started != nil)
-        return verdict
+    public enum Step: Sendable, Equatable {
+        case normal
+        /// Opened an episode (its id).
+        case started(Int)
+        case anomalous
+        case settling
+        /// Closed an episode.
+        case ended(Episode)
     }
 
-    private mutating func score(_ verdict: inout Verdict, value: Double, z: Double, wallNanos: Int64) {
+    public mutating func step(z: Double, value: Double, wallNanos: Int64) -> Step {
         let magnitude = abs(z)
         guard var e = open else {
-            if magnitude >= settings.zOn {
-                episodesTotal += 1
-                open = OpenEpisode(id: episodesTotal, startWall: wallNanos, lastWall: wallNanos, peakZ: magnitude,
-                                   peakSignedZ: z, peakValue: value, anomalous: 1, readings: 1, calm: 0)
-                verdict.state = .anomalous
-                verdict.started = EpisodeStart(id: episodesTotal, wallNanos: wallNanos, value: value, z: z,
-                                               mean: verdict.mean, std: verdict.std)
-            } else {
-                verdict.state = .normal
-            }
-            return
+            guard magnitude >= zOn else { return .normal }
+            episodesTotal += 1
+            open = OpenEpisode(id: episodesTotal, startWall: wallNanos, lastWall: wallNanos, peakZ: magnitude,
+                               peakSignedZ: z, peakValue: value, anomalous: 1, readings: 1, calm: 0)
+            return .started(episodesTotal)
         }
         e.readings += 1
-        if magnitude >= settings.zOff {
+        if magnitude >= zOff {
             e.anomalous += 1
             e.calm = 0
             e.lastWall = wallNanos
             if magnitude > e.peakZ { e.peakZ = magnitude; e.peakSignedZ = z; e.peakValue = value }
-            verdict.state = .anomalous
             open = e
-            return
+            return .anomalous
         }
         e.calm += 1
-        verdict.state = .settling
-        if e.calm >= settings.endAfter {
-            verdict.ended = Self.close(e, at: wallNanos, reason: .recovered)
-            verdict.state = .normal
+        if e.calm >= endAfter {
             open = nil
-        } else {
-            open = e
+            return .ended(Self.close(e, at: wallNanos, reason: .recovered))
         }
+        open = e
+        return .settling
     }
 
     private static func close(_ e: OpenEpisode, at wallNanos: Int64, reason: Episode.EndReason) -> Episode {
@@ -164,6 +150,170 @@ public struct ChannelDetector: Sendable {
         guard let e = open else { return nil }
         open = nil
         return Self.close(e, at: wallNanos, reason: .shutdown)
+    }
+}
+
+/// Exponentially weighted mean and variance (West's recurrence); O(1), no window.
+/// The first readings use weight 1/n, so the estimate starts as a plain average.
+public struct EwmaStats: Sendable {
+    public let alpha: Double
+    public private(set) var count = 0
+    public private(set) var mean = Double.nan
+    public private(set) var variance = Double.nan
+
+    public init(alpha: Double) { self.alpha = alpha }
+
+    public var standardDeviation: Double { variance.squareRoot() }
+
+    public mutating func push(_ x: Double) {
+        count += 1
+        if count == 1 { mean = x; variance = 0; return }
+        let a = max(alpha, 1 / Double(count))
+        let d = x - mean
+        let inc = a * d
+        mean += inc
+        variance = (1 - a) * (variance + d * inc)
+    }
+}
+
+/// The per-channel detector: sensor health, an optional smoothing pre-filter, a baseline
+/// (sliding window mean/std, sliding median/MAD, or EWMA mean/variance), the z-score with
+/// warm-up and a floor on the spread, hysteresis into episodes, a bounded hold-out of anomalous
+/// readings, and the running summary.
+///
+/// `process` is the hot path: it allocates nothing; O(1) for `zscore` and `ewma`, O(log² n) for `robust`.
+public struct ChannelDetector: Sendable {
+    public let settings: DetectorSettings
+    /// The `zscore` baseline (a two-slot stub for the other kinds).
+    public private(set) var window: RollingWindow
+    public private(set) var robust: RobustWindow?
+    public private(set) var ewma: EwmaStats?
+    public private(set) var health: HealthMonitor
+    public private(set) var summary = SummaryAccumulator()
+    /// Readings dropped as NaN/±inf since start.
+    public private(set) var droppedTotal = 0
+    /// Readings kept out of the baseline by a health check since start.
+    public private(set) var unhealthyTotal = 0
+    private var tracker: EpisodeTracker
+    private var smoothed = Double.nan
+    private var heldInEpisode = 0
+
+    public init(settings: DetectorSettings) {
+        self.settings = settings
+        let age = settings.windowDuration?.nanoseconds
+        switch settings.kind {
+        case .zscore:
+            window = RollingWindow(capacity: settings.windowSize, maxAgeNanos: age)
+        case .robust:
+            window = RollingWindow(capacity: 2)
+            robust = RobustWindow(capacity: settings.windowSize, maxAgeNanos: age)
+        case .ewma:
+            window = RollingWindow(capacity: 2)
+            ewma = EwmaStats(alpha: settings.effectiveAlpha)
+        }
+        health = HealthMonitor(settings: settings.health)
+        tracker = EpisodeTracker(zOn: settings.zOn, zOff: settings.zOff, endAfter: settings.endAfter)
+    }
+
+    public var inEpisode: Bool { tracker.isOpen }
+    public var episodesTotal: Int { tracker.episodesTotal }
+
+    /// Readings the baseline holds (for `ewma`: readings it has seen).
+    public var baselineCount: Int {
+        switch settings.kind {
+        case .zscore: return window.count
+        case .robust: return robust!.count
+        case .ewma: return ewma!.count
+        }
+    }
+
+    /// The centre and spread a reading would be scored against now.
+    public var band: (center: Double, spread: Double) {
+        switch settings.kind {
+        case .zscore: return (window.mean, window.standardDeviation)
+        case .robust: return (robust!.median, robust!.scale)
+        case .ewma: return (ewma!.mean, ewma!.standardDeviation)
+        }
+    }
+
+    /// Scores `value` against the baseline as it was before, then (unless held out) lets it join.
+    /// - Parameters:
+    ///   - monoNanos: monotonic time of the reading (ages the window).
+    ///   - wallNanos: wall-clock time, Unix epoch nanoseconds (reported in events).
+    public mutating func process(_ value: Double, monoNanos: Int64, wallNanos: Int64) -> Verdict {
+        guard value.isFinite else {
+            droppedTotal += 1
+            summary.addDropped()
+            let b = band
+            return Verdict(state: .dropped, z: .nan, mean: b.center, std: b.spread, started: nil, ended: nil)
+        }
+        let h = health.process(value, monoNanos: monoNanos, wallNanos: wallNanos)
+        if h.sick {
+            unhealthyTotal += 1
+            let b = band
+            var v = Verdict(state: .unhealthy, z: .nan, mean: b.center, std: b.spread, started: nil, ended: nil)
+            v.health = h
+            return v
+        }
+        switch settings.kind {
+        case .zscore: window.evict(before: monoNanos)
+        case .robust: robust!.evict(before: monoNanos)
+        case .ewma: break
+        }
+        let s: Double
+        if settings.smoothing >= 1 || smoothed.isNaN { s = value } else {
+            s = settings.smoothing * value + (1 - settings.smoothing) * smoothed
+        }
+        smoothed = s
+        let (center, spread) = band
+        var verdict = Verdict(state: .warmingUp, z: .nan, mean: center, std: spread, started: nil, ended: nil)
+        verdict.scored = s
+        verdict.health = h
+        if baselineCount >= settings.warmup {
+            let z = (s - center) / max(spread, settings.stdFloor)
+            verdict.z = z
+            switch tracker.step(z: z, value: value, wallNanos: wallNanos) {
+            case .normal: verdict.state = .normal
+            case .started(let id):
+                verdict.state = .anomalous
+                verdict.started = EpisodeStart(id: id, wallNanos: wallNanos, value: value, z: z, mean: center, std: spread,
+                                               detector: settings.kind)
+                heldInEpisode = 0
+            case .anomalous: verdict.state = .anomalous
+            case .settling: verdict.state = .settling
+            case .ended(let e):
+                verdict.state = .normal
+                verdict.ended = e
+            }
+        }
+        if verdict.state == .anomalous && heldInEpisode < settings.holdOut {
+            heldInEpisode += 1
+            verdict.heldOut = true
+        } else {
+            switch settings.kind {
+            case .zscore: window.push(s, at: monoNanos)
+            case .robust: robust!.push(s, at: monoNanos)
+            case .ewma: ewma!.push(s)
+            }
+        }
+        summary.add(value, wallNanos: wallNanos, anomalous: verdict.state == .anomalous, episodeStarted: verdict.started != nil)
+        return verdict
+    }
+
+    /// Time-driven health check (call when no reading arrived): true when a dropout started now;
+    /// its details are `health.lastStart(.dropout)`.
+    public mutating func checkIdle(monoNanos: Int64, wallNanos: Int64) -> Bool {
+        health.checkDropout(monoNanos: monoNanos, wallNanos: wallNanos)
+    }
+
+    /// Ends an open episode because the agent is stopping; nil when none is open.
+    public mutating func closeForShutdown(wallNanos: Int64) -> Episode? {
+        tracker.closeForShutdown(wallNanos: wallNanos)
+    }
+
+    /// Ends open health problems because the agent is stopping; details in `health.lastEnd(_:)`.
+    public mutating func closeHealthForShutdown(wallNanos: Int64) -> HealthChecks {
+        health.closeAll(wallNanos: wallNanos)
     }
 
     /// Returns the summary since the last call and starts a new one.

@@ -11,6 +11,8 @@ public struct Summary: Sendable, Equatable {
     public var anomalies: Int
     public var episodes: Int
     public var dropped: Int
+    /// The counters of the source the channel belongs to, when it keeps any (serial).
+    public var sourceCounters: SourceCounters? = nil
 
     public init(fromWallNanos: Int64, toWallNanos: Int64, count: Int, min: Double, max: Double, mean: Double,
                 std: Double, anomalies: Int, episodes: Int, dropped: Int) {

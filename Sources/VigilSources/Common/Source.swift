@@ -22,6 +22,12 @@ public protocol Source: AnyObject, Sendable {
     var channels: [ChannelInfo] { get }
     /// Blocks, delivering readings to `sink`, until `stop` is raised.
     func run(into sink: ReadingSink, until stop: StopSignal)
+    /// What the source counts about its input, if anything (see `SourceCounters`).
+    var sourceCounters: SourceCounters? { get }
+}
+
+extension Source {
+    public var sourceCounters: SourceCounters? { nil }
 }
 
 /// A flag raised once to ask threads to finish.

@@ -1,0 +1,315 @@
+import Synchronization
+import VigilCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How loud a serial source's log line is; the agent maps it onto its logger.
+public enum SerialLogLevel: Int, Sendable, Comparable {
+    case debug, info, warning, error
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// What a serial source has seen since it was built; a snapshot, safe to take from any thread.
+public struct SerialCounters: Sendable, Equatable {
+    /// Lines received (data, header, bad, garbage; not overlong ones).
+    public var lines = 0
+    /// Lines that gave values.
+    public var dataLines = 0
+    /// Finite values delivered.
+    public var readings = 0
+    /// NaN delivered for a mapped field a data line lacked (or gave as null/nan/inf/text).
+    public var missing = 0
+    public var badLines = 0
+    public var garbageLines = 0
+    public var headerLines = 0
+    /// Lines longer than `max_line_length`, discarded.
+    public var overlongLines = 0
+    public var unknownFields = 0
+    /// Bytes read from the device.
+    public var bytes = 0
+    /// Successful opens after the first one.
+    public var reconnects = 0
+    /// Attempts to open (or find) the device that failed.
+    public var openFailures = 0
+    /// Times an open device went away (hang-up, read error, end of file).
+    public var disconnects = 0
+    public var isOpen = false
+    /// The path of the open device (after a `usb:` lookup), nil while closed.
+    public var device: String?
+
+    public init() {}
+}
+
+/// The config a serial source was built from cannot be used.
+public struct SerialConfigError: Error, Sendable, CustomStringConvertible {
+    /// Paths relative to the source entry, as `SerialSourceConfig.validate()` gives them.
+    public var issues: [ConfigIssue]
+    public var description: String { issues.map(\.description).joined(separator: "; ") }
+}
+
+/// `kind: serial` — reads lines of readings from a serial device (see `SerialSourceConfig`).
+///
+/// Real serial ports are opened through libserialport (rate, bits, parity, stop bits, flow
+/// control); pseudo-terminals and other devices libserialport refuses through termios. The
+/// device's descriptor is polled with a 250 ms timeout, so `sink.idle` runs at least that often
+/// and `stop` is seen within 250 ms. Bytes go through a `LineSplitter` and a `LineParser`; every
+/// data line delivers one value per channel (NaN for a missing field), stamped with the time the
+/// chunk that completed the line was read (monotonic and wall clock).
+///
+/// When the device cannot be opened, or disappears (unplug, hang-up, pty closed, read error), the
+/// source closes it and tries again after `reopen_min`, doubling the delay up to `reopen_max`
+/// while attempts keep failing; the delay starts over once a session delivered lines. It never
+/// gives up and never busy-loops; the rest of the agent is unaffected.
+public final class SerialSource: Source {
+    public let name: String
+    public let channels: [ChannelInfo]
+    public let config: SerialSourceConfig
+
+    public typealias Logger = @Sendable (SerialLogLevel, String) -> Void
+    /// `(up, reason)`: called on the source's thread when the device comes up or goes down (and
+    /// once at start if the first open fails). Must not block.
+    public typealias StateObserver = @Sendable (_ up: Bool, _ reason: String) -> Void
+
+    private let log: Logger
+    private let state = Mutex(SerialCounters())
+    private let observer: Mutex<StateObserver?>
+
+    /// Poll timeout: the longest time without `sink.idle`.
+    public static let pollMilliseconds: Int32 = 250
+    static let readBufferSize = 4096
+
+    /// Throws when `config.validate()` finds problems.
+    public init(config: SerialSourceConfig, log: @escaping Logger = { _, _ in },
+                onStateChange: StateObserver? = nil) throws(SerialConfigError) {
+        let issues = config.validate()
+        if !issues.isEmpty { throw SerialConfigError(issues: issues) }
+        self.config = config
+        name = config.name
+        channels = config.fields.map { ChannelInfo(name: $0.channel, unit: $0.unit) }
+        self.log = log
+        observer = Mutex(onStateChange)
+    }
+
+    /// Sets (or clears) the up/down observer; takes effect at the next transition.
+    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
+
+    public var counters: SerialCounters { state.withLock { $0 } }
+
+    /// `path`, or `usb 10c4:ea60 (serial X)`.
+    public var portDescription: String { config.path ?? "usb \(config.usb.map(\.description) ?? "?")" }
+
+    public func run(into sink: ReadingSink, until stop: StopSignal) {
+        let splitter = LineSplitter(maxLineLength: config.maxLineLength)
+        let parser = LineParser(config: config)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let minDelay = max(config.reopenMin.nanoseconds, 1_000_000)
+        let maxDelay = max(config.reopenMax.nanoseconds, minDelay)
+        var delay = minDelay
+        var everOpened = false
+        var reportedUp: Bool? = nil
+
+        func report(_ up: Bool, _ reason: String) {
+            guard reportedUp != up else { return }
+            reportedUp = up
+            if let f = observer.withLock({ $0 }) { f(up, reason) }
+        }
+
+        while !stop.isRaised {
+            let device: SerialDevice
+            do {
+                device = try openDevice()
+            } catch {
+                state.withLock { $0.openFailures += 1 }
+                log(.warning, "serial \(name): cannot open \(error); retrying in \(Self.format(delay))")
+                report(false, "cannot open: \(error)")
+                pause(delay, sink, stop)
+                delay = min(delay * 2, maxDelay)
+                continue
+            }
+            splitter.reset()
+            let isReconnect = everOpened
+            everOpened = true
+            state.withLock {
+                $0.isOpen = true
+                $0.device = device.path
+                if isReconnect { $0.reconnects += 1 }
+            }
+            log(.info, "serial \(name): opened \(device.path) (\(device.backend), \(settingsSummary))")
+            report(true, "opened \(device.path)")
+
+            let (reason, gotLines) = readLoop(device, splitter, parser, buffer, sink, stop)
+            device.close()
+            state.withLock {
+                $0.isOpen = false
+                $0.device = nil
+                if !stop.isRaised { $0.disconnects += 1 }
+            }
+            if stop.isRaised { break }
+            if gotLines { delay = minDelay }
+            log(.warning, "serial \(name): \(device.path) \(reason); reopening in \(Self.format(delay))")
+            report(false, reason)
+            pause(delay, sink, stop)
+            delay = min(delay * 2, maxDelay)
+        }
+    }
+
+    /// `115200 8N1`
+    var settingsSummary: String {
+        let parity = switch config.parity { case .none: "N"; case .odd: "O"; case .even: "E" }
+        let flow = config.flowControl == .none ? "" : " \(config.flowControl.rawValue)"
+        return "\(config.baud) \(config.dataBits)\(parity)\(config.stopBits)\(flow), \(config.format.rawValue)"
+    }
+
+    /// Finds and opens the device: a `usb:` selector is looked up first; a pty goes to termios;
+    /// a real port to libserialport, falling back to termios for a device it does not recognize.
+    func openDevice() throws(SerialPortError) -> SerialDevice {
+        let path: String
+        if let p = config.path {
+            path = p
+        } else if let usb = config.usb {
+            path = try SerialPorts.resolve(usb)
+        } else {
+            throw SerialPortError(device: name, operation: "config", code: .invalidArgument, message: "no path or usb")
+        }
+        if TermiosPort.isPseudoTerminal(path) { return try openTermios(path) }
+        do throws(SerialPortError) {
+            let port = try SerialPort(name: path)
+            return try LibSerialPortDevice(port: port, baud: config.baud, dataBits: config.dataBits, parity: config.parity,
+                                           stopBits: config.stopBits, flowControl: config.flowControl)
+        } catch where error.code == .invalidArgument && access(path, F_OK) == 0 {
+            log(.debug, "serial \(name): libserialport does not recognize \(path) (\(error.operation)); opening it with termios")
+            return try openTermios(path)
+        }
+    }
+
+    private func openTermios(_ path: String) throws(SerialPortError) -> SerialDevice {
+        let port = try TermiosPort(path: path)
+        do throws(SerialPortError) {
+            let rateSet = try port.configure(baud: config.baud, dataBits: config.dataBits, parity: config.parity,
+                                             stopBits: config.stopBits, flowControl: config.flowControl)
+            if !rateSet && !TermiosPort.isPseudoTerminal(path) {
+                log(.warning, "serial \(name): \(path): termios has no constant for \(config.baud) baud; the rate is left unchanged")
+            }
+        } catch where error.code == .system(errno: ENOTTY) {
+            // Not a terminal (a FIFO, a socket): read it as a plain byte stream.
+            log(.debug, "serial \(name): \(path) is not a terminal; reading it as a byte stream")
+        }
+        return port
+    }
+
+    /// Reads until the device goes away or `stop`; returns why it ended and whether any line arrived.
+    private func readLoop(_ device: SerialDevice, _ splitter: LineSplitter, _ parser: LineParser,
+                          _ buffer: UnsafeMutableRawBufferPointer, _ sink: ReadingSink, _ stop: StopSignal) -> (String, Bool) {
+        let fd = device.fileDescriptor
+        let channelCount = channels.count
+        var gotLines = false
+        var loggedBadLine = false
+        var lastHeader: [String]? = parser.columns
+        let bytes = UnsafeMutableBufferPointer<UInt8>(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: buffer.count)
+        while !stop.isRaised {
+            let readiness: SerialIO.Readiness
+            do {
+                readiness = try SerialIO.poll(fd, device: device.path, timeoutMilliseconds: Self.pollMilliseconds)
+            } catch {
+                return ("poll failed: \(error.message)", gotLines)
+            }
+            switch readiness {
+            case .timeout:
+                sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
+                continue
+            case .hangup(let why):
+                return (why, gotLines)
+            case .readable:
+                break
+            }
+            let n: Int
+            do {
+                n = try SerialIO.read(fd, device: device.path, into: buffer)
+            } catch {
+                return ("read failed: \(error.message)", gotLines)
+            }
+            if n == 0 { return ("reached end of file (hung up)", gotLines) }
+            if n < 0 { continue }
+            let mono = Clock.monotonicNanos()
+            let wall = Clock.wallNanos()
+            splitter.feed(UnsafeBufferPointer(rebasing: bytes[0..<n])) { line in
+                gotLines = true
+                switch parser.parse(line) {
+                case .data:
+                    for c in 0..<channelCount {
+                        sink.reading(channel: c, value: parser.values[c], monoNanos: mono, wallNanos: wall)
+                    }
+                case .header:
+                    if parser.columns != lastHeader {
+                        lastHeader = parser.columns
+                        log(.info, "serial \(name): columns \(parser.columns?.joined(separator: ",") ?? "")")
+                    }
+                case .bad:
+                    if !loggedBadLine {
+                        loggedBadLine = true
+                        log(.info, "serial \(name): a line gave no value for any field (more are only counted): \(Self.preview(line))")
+                    }
+                case .garbage:
+                    break
+                }
+            }
+            let unknown = parser.takeNewUnknownFields()
+            if !unknown.isEmpty {
+                log(.info, "serial \(name): ignoring field(s) not in fields: \(unknown.joined(separator: ", "))")
+            }
+            let p = parser.counters
+            let overlong = splitter.overlongLines
+            state.withLock {
+                $0.lines = p.lines
+                $0.dataLines = p.dataLines
+                $0.readings = p.readings
+                $0.missing = p.missing
+                $0.badLines = p.badLines
+                $0.garbageLines = p.garbageLines
+                $0.headerLines = p.headerLines
+                $0.unknownFields = p.unknownFields
+                $0.overlongLines = overlong
+                $0.bytes += n
+            }
+            sink.idle(monoNanos: mono, wallNanos: wall)
+        }
+        return ("stopped", gotLines)
+    }
+
+    /// Waits `nanos` in slices of at most 250 ms, calling `sink.idle`, until then or `stop`.
+    private func pause(_ nanos: Int64, _ sink: ReadingSink, _ stop: StopSignal) {
+        let end = Clock.monotonicNanos() + nanos
+        while !stop.isRaised {
+            let now = Clock.monotonicNanos()
+            if now >= end { break }
+            Clock.sleep(untilMonotonic: min(end, now + Int64(Self.pollMilliseconds) * 1_000_000))
+            sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
+        }
+    }
+
+    static func format(_ nanos: Int64) -> String { ConfigDuration(nanoseconds: nanos).description }
+
+    /// At most 80 bytes of a line, for a log.
+    static func preview(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        let cut = UnsafeBufferPointer(rebasing: line[0..<min(line.count, 80)])
+        return "'" + String(decoding: cut, as: UTF8.self) + (line.count > 80 ? "…'" : "'")
+    }
+}
+
+extension SerialSource {
+    /// The serial counters in the shape summaries and health events carry.
+    public var sourceCounters: SourceCounters? {
+        let c = counters
+        var out = SourceCounters(source: name)
+        out.lines = c.lines
+        out.readings = c.readings
+        out.badLines = c.badLines
+        out.garbageLines = c.garbageLines
+        out.overlongLines = c.overlongLines
+        out.unknownFields = c.unknownFields
+        out.reconnects = c.reconnects
+        return out
+    }
+}
