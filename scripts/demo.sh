@@ -31,13 +31,38 @@ port_free "$port" && { echo "mosquitto did not start:"; cat "$work/mosquitto.log
   > /dev/null 2> "$work/esp.log" & pids+=($!)
 for _ in $(seq 50); do [ -e "$work/ttyESP0" ] && break; sleep 0.1; done
 [ -e "$work/ttyESP0" ] || { echo "virtual ESP8266 did not start:"; cat "$work/esp.log"; exit 1; }
-sed -e "s#^    path: .*#    path: $work/ttyESP0#" -e "s#^  interval: .*#  interval: 10s#" \
-    -e "s#unit: \"adc\"#unit: \"dB\"#" -e "s#sound:       { std_floor: 1.0 }#sound:       { std_floor: 0.5, z_on: 4.5 }#" \
-    examples/serial.yaml > "$work/vigil.yaml"
+# The agent's config: examples/serial.yaml's source on the pty, with thresholds and health checks
+# short enough for a 30-second demo.
+cat > "$work/vigil.yaml" <<YAML
+device: demo-gw-1
+detector:
+  window: 60
+  warmup: 20
+  z_on: 4.0
+  z_off: 2.5
+  end_after: 5
+  health: { stuck_after: 2s, dropout_after: 1s }
+channels:
+  temperature: { std_floor: 0.05, health: { resolution: 0.01, min: -40, max: 80 } }
+  humidity:    { std_floor: 0.2,  health: { resolution: 0.1, min: 0, max: 100 } }
+  sound:       { std_floor: 0.5, z_on: 4.5, health: { resolution: 0.1 } }
+summary:
+  interval: 10s
+sources:
+  - kind: serial
+    name: esp8266
+    path: $work/ttyESP0
+    format: kv
+    fields:
+      - { field: temperature, channel: temperature, unit: "°C" }
+      - { field: humidity,    channel: humidity,    unit: "%RH" }
+      - { field: sound,       channel: sound,       unit: "dB" }
+YAML
 
 echo "== broker: mosquitto on 127.0.0.1:$port (pid ${pids[0]})"
 echo "== virtual ESP8266: $VIGIL simulate --serial on $work/ttyESP0 (faults at 8s, 12s, 17s, 21s, 24s, 26s)"
 echo "== agent: $VIGIL run --config $work/vigil.yaml (a kind: serial source on that pty) for ${DURATION}s"
+echo "   (stuck and dropout are caught by the health checks: vigil/<device>/health/<channel>)"
 echo "== messages arriving at the broker (topic  payload):"
 : > "$work/received.txt"
 mosquitto_sub -h 127.0.0.1 -p "$port" -t 'vigil/#' -v -q 1 >> "$work/received.txt" 2>&1 & pids+=($!)
@@ -55,5 +80,6 @@ echo "== agent log (stderr):"
 cat "$work/agent.log"
 echo
 echo "== received: $(grep -c '/anomaly/' "$work/received.txt" || true) anomaly events," \
+     "$(grep -c '/health' "$work/received.txt" || true) health events," \
      "$(grep -c '/summary/' "$work/received.txt" || true) summaries," \
      "status: $(grep '/status ' "$work/received.txt" | awk '{print $2}' | paste -sd' ' -)"
