@@ -69,26 +69,23 @@ struct Replay: ParsableCommand {
             guard let k = DetectorKind(rawValue: d) else { exitWithConfigError("--detector: '\(d)' is not one of zscore, robust, ewma, t2") }
             kind = k
         }
-        var duration: ConfigDuration? = nil
+        // The options are a detector config of their own, applied over the file's settings.
+        var fromOptions = DetectorConfig()
         if let v = windowDuration {
             guard let d = ConfigDuration(parsing: v) else { exitWithConfigError("--window-duration: '\(v)' is not a duration") }
-            duration = d
+            fromOptions.windowDuration = d
         }
-        func apply(_ s0: DetectorSettings) -> DetectorSettings {
-            var s = s0
-            if let v = kind { s.kind = v }
-            if let v = window { s.windowSize = v }
-            if let v = duration { s.windowDuration = v }
-            if let v = warmup { s.warmup = v }
-            if let v = zOn { s.zOn = v }
-            if let v = zOff { s.zOff = v }
-            if let v = endAfter { s.endAfter = v }
-            if let v = stdFloor { s.stdFloor = v }
-            if let v = holdOut { s.holdOut = v }
-            if let v = smoothing { s.smoothing = v }
-            if let v = alpha { s.alpha = v }
-            return s
-        }
+        fromOptions.kind = kind
+        fromOptions.window = window
+        fromOptions.warmup = warmup
+        fromOptions.zOn = zOn
+        fromOptions.zOff = zOff
+        fromOptions.endAfter = endAfter
+        fromOptions.stdFloor = stdFloor
+        fromOptions.holdOut = holdOut
+        fromOptions.smoothing = smoothing
+        fromOptions.alpha = alpha
+        let apply = fromOptions.applied(to:)
         let settingsFor: (String) -> DetectorSettings = { name in
             apply(base?.detectorSettings(forChannel: name) ?? DetectorSettings())
         }
