@@ -56,7 +56,7 @@ public final class EventPublisher: EventSink, Sendable {
         case .multivariateStart(let source, _, let s):
             logger.notice("multivariate anomaly started", metadata: ["source": "\(source)", "episode": "\(s.id)", "t2": "\(JSONWriter.rounded(s.t2, places: 2))", "seq": "\(seq)"])
         case .sourceHealth(let source, let h):
-            if h.up { logger.notice("source up", metadata: ["source": "\(source)", "path": "\(h.device)", "reconnects": "\(h.counters.reconnects)", "seq": "\(seq)"]) }
+            if h.up { logger.notice("source up", metadata: ["source": "\(source)", "path": "\(h.device)", "reconnects": "\(h.counters["reconnects"])", "seq": "\(seq)"]) }
             else { logger.warning("source down", metadata: ["source": "\(source)", "path": "\(h.device)", "reason": "\(h.reason)", "seq": "\(seq)"]) }
         case .multivariateEnd(let source, let e):
             logger.notice("multivariate anomaly ended", metadata: ["source": "\(source)", "episode": "\(e.id)", "duration_ms": "\(e.durationNanos / 1_000_000)", "reason": "\(e.reason.rawValue)", "seq": "\(seq)"])
@@ -106,12 +106,12 @@ public final class Agent: @unchecked Sendable {
                                     summaryInterval: config.summary.interval, sink: publisher,
                                     source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
             if source.sourceCounters != nil { pipeline.sourceCounters = { [source] in source.sourceCounters } }
-            if let serial = source as? SerialSource {
+            if let device = source as? DeviceStateReporting {
                 // Up/down transitions become health events; called on the source's thread.
-                serial.setStateObserver { [publisher, serial] up, reason in
-                    publisher.emit(.sourceHealth(source: serial.name, SourceHealth(
-                        up: up, device: serial.portDescription, reason: reason,
-                        wallNanos: Clock.wallNanos(), counters: serial.sourceCounters ?? SourceCounters(source: serial.name))))
+                device.setStateObserver { [publisher, source] up, reason in
+                    publisher.emit(.sourceHealth(source: source.name, SourceHealth(
+                        up: up, device: (source as? DeviceStateReporting)?.portDescription ?? source.name, reason: reason,
+                        wallNanos: Clock.wallNanos(), counters: source.sourceCounters ?? SourceCounters(source: source.name))))
                 }
             }
             return RunningSource(source: source, pipeline: pipeline)
@@ -128,16 +128,8 @@ public final class Agent: @unchecked Sendable {
                     issues.append(ConfigIssue(["sources", "\(i)"] + error.path, error.message))
                 }
             case .serial(let s):
-                let log = logger
                 do {
-                    sources.append(try SerialSource(config: s, log: { level, message in
-                        switch level {
-                        case .debug: log.debug("\(message)", metadata: ["source": "\(s.name)"])
-                        case .info: log.info("\(message)", metadata: ["source": "\(s.name)"])
-                        case .warning: log.warning("\(message)", metadata: ["source": "\(s.name)"])
-                        case .error: log.error("\(message)", metadata: ["source": "\(s.name)"])
-                        }
-                    }))
+                    sources.append(try SerialSource(config: s, log: sourceLogger(logger, source: s.name)))
                 } catch {
                     issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
                 }
@@ -145,6 +137,18 @@ public final class Agent: @unchecked Sendable {
         }
         if !issues.isEmpty { throw ConfigIssueList(issues: issues) }
         return sources
+    }
+
+    /// A source's log lines, on the agent's logger with the source's name attached.
+    static func sourceLogger(_ log: Logger, source: String) -> SourceLogger {
+        { level, message in
+            switch level {
+            case .debug: log.debug("\(message)", metadata: ["source": "\(source)"])
+            case .info: log.info("\(message)", metadata: ["source": "\(source)"])
+            case .warning: log.warning("\(message)", metadata: ["source": "\(source)"])
+            case .error: log.error("\(message)", metadata: ["source": "\(source)"])
+            }
+        }
     }
 
     public var sources: [Source] { running.map(\.source) }

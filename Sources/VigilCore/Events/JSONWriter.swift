@@ -22,6 +22,19 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// A key made at run time (counter names); it must need no escaping.
+    private mutating func key(dynamic k: String) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+        Self.appendQuoted(k, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    public mutating func int(dynamicKey k: String, _ v: Int) {
+        key(dynamic: k)
+        bytes.append(contentsOf: String(v).utf8)
+    }
+
     public mutating func string(_ k: StaticString, _ v: String) {
         key(k)
         Self.appendQuoted(v, to: &bytes)

@@ -1,15 +1,26 @@
-/// Counters a source keeps about its input (serial lines, reconnects, …), reported in summaries
-/// and health events so a fleet can see a flaky cable before it sees missing data.
+/// Counters a source keeps about its input (serial lines, reconnects, DHT checksum failures, …),
+/// reported in summaries and health events as `source_<name>` fields so a fleet can see a flaky cable
+/// or a failing sensor before it sees missing data. Each source kind names its own counters.
 public struct SourceCounters: Sendable, Equatable {
+    public struct Count: Sendable, Equatable {
+        /// `bad_lines`, `dht_checksum`: lower-case, `_`-separated; published as `source_<name>`.
+        public var name: String
+        public var value: Int
+        public init(_ name: String, _ value: Int) { self.name = name; self.value = value }
+    }
     public var source: String
-    public var lines = 0
-    public var readings = 0
-    public var badLines = 0
-    public var garbageLines = 0
-    public var overlongLines = 0
-    public var unknownFields = 0
-    public var reconnects = 0
-    public init(source: String) { self.source = source }
+    /// In the order they are published.
+    public var counts: [Count]
+    public init(source: String, counts: [Count] = []) { self.source = source; self.counts = counts }
+
+    /// The count called `name`, 0 when the source does not keep it.
+    public subscript(name: String) -> Int {
+        get { counts.first { $0.name == name }?.value ?? 0 }
+        set {
+            if let i = counts.firstIndex(where: { $0.name == name }) { counts[i].value = newValue }
+            else { counts.append(Count(name, newValue)) }
+        }
+    }
 }
 
 /// A source went down (device unplugged, pty closed, cannot open) or came back.
@@ -30,12 +41,6 @@ extension JSONWriter {
     /// The counters as flat `source_*` fields.
     mutating func sourceCounters(_ c: SourceCounters) {
         string("source", c.source)
-        int("source_lines", c.lines)
-        int("source_readings", c.readings)
-        int("source_bad_lines", c.badLines)
-        int("source_garbage_lines", c.garbageLines)
-        int("source_overlong_lines", c.overlongLines)
-        int("source_unknown_fields", c.unknownFields)
-        int("source_reconnects", c.reconnects)
+        for count in c.counts { int(dynamicKey: "source_" + count.name, count.value) }
     }
 }

@@ -30,6 +30,26 @@ extension Source {
     public var sourceCounters: SourceCounters? { nil }
 }
 
+/// How loud a source's log line is; the agent maps it onto its logger.
+public enum SourceLogLevel: Int, Sendable, Comparable {
+    case debug, info, warning, error
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Where a source's log lines go (the agent's logger, with the source's name attached).
+public typealias SourceLogger = @Sendable (SourceLogLevel, String) -> Void
+
+/// A source whose device can go away and come back (a serial port, a gpiochip, a sysfs file): it
+/// reports each transition, and the agent publishes them as `source_up`/`source_down` health events.
+public protocol DeviceStateReporting: AnyObject {
+    typealias StateObserver = @Sendable (_ up: Bool, _ reason: String) -> Void
+    /// The device as the config names it: `/dev/ttyUSB0`, `vigil-sim line 4`.
+    var portDescription: String { get }
+    /// Called on the source's thread at each transition (and once at start if the first open
+    /// fails); must not block. nil stops the calls.
+    func setStateObserver(_ f: StateObserver?)
+}
+
 /// A flag raised once to ask threads to finish.
 public final class StopSignal: Sendable {
     private let raised = Atomic<Bool>(false)

@@ -4,11 +4,7 @@ import VigilCore
 import Glibc
 #endif
 
-/// How loud a serial source's log line is; the agent maps it onto its logger.
-public enum SerialLogLevel: Int, Sendable, Comparable {
-    case debug, info, warning, error
-    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-}
+public typealias SerialLogLevel = SourceLogLevel
 
 /// What a serial source has seen since it was built; a snapshot, safe to take from any thread.
 public struct SerialCounters: Sendable, Equatable {
@@ -61,15 +57,12 @@ public struct SerialConfigError: Error, Sendable, CustomStringConvertible {
 /// source closes it and tries again after `reopen_min`, doubling the delay up to `reopen_max`
 /// while attempts keep failing; the delay starts over once a session delivered lines. It never
 /// gives up and never busy-loops; the rest of the agent is unaffected.
-public final class SerialSource: Source {
+public final class SerialSource: Source, DeviceStateReporting {
     public let name: String
     public let channels: [ChannelInfo]
     public let config: SerialSourceConfig
 
-    public typealias Logger = @Sendable (SerialLogLevel, String) -> Void
-    /// `(up, reason)`: called on the source's thread when the device comes up or goes down (and
-    /// once at start if the first open fails). Must not block.
-    public typealias StateObserver = @Sendable (_ up: Bool, _ reason: String) -> Void
+    public typealias Logger = SourceLogger
 
     private let log: Logger
     private let state = Mutex(SerialCounters())
@@ -302,14 +295,10 @@ extension SerialSource {
     /// The serial counters in the shape summaries and health events carry.
     public var sourceCounters: SourceCounters? {
         let c = counters
-        var out = SourceCounters(source: name)
-        out.lines = c.lines
-        out.readings = c.readings
-        out.badLines = c.badLines
-        out.garbageLines = c.garbageLines
-        out.overlongLines = c.overlongLines
-        out.unknownFields = c.unknownFields
-        out.reconnects = c.reconnects
-        return out
+        return SourceCounters(source: name, counts: [
+            .init("lines", c.lines), .init("readings", c.readings), .init("bad_lines", c.badLines),
+            .init("garbage_lines", c.garbageLines), .init("overlong_lines", c.overlongLines),
+            .init("unknown_fields", c.unknownFields), .init("reconnects", c.reconnects),
+        ])
     }
 }
