@@ -30,6 +30,14 @@ extension Source {
     public var sourceCounters: SourceCounters? { nil }
 }
 
+/// A source's config that cannot be used: its `validate()` issues, or problems found when building it.
+public struct SourceConfigError: Error, Sendable, CustomStringConvertible {
+    /// Paths relative to the source entry, as the config's `validate()` gives them.
+    public var issues: [ConfigIssue]
+    public init(issues: [ConfigIssue]) { self.issues = issues }
+    public var description: String { issues.map(\.description).joined(separator: "; ") }
+}
+
 /// How loud a source's log line is; the agent maps it onto its logger.
 public enum SourceLogLevel: Int, Sendable, Comparable {
     case debug, info, warning, error

@@ -38,11 +38,7 @@ public struct SerialCounters: Sendable, Equatable {
 }
 
 /// The config a serial source was built from cannot be used.
-public struct SerialConfigError: Error, Sendable, CustomStringConvertible {
-    /// Paths relative to the source entry, as `SerialSourceConfig.validate()` gives them.
-    public var issues: [ConfigIssue]
-    public var description: String { issues.map(\.description).joined(separator: "; ") }
-}
+public typealias SerialConfigError = SourceConfigError
 
 /// `kind: serial` — reads lines of readings from a serial device (see `SerialSourceConfig`).
 ///
