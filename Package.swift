@@ -26,7 +26,7 @@ let package = Package(
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
         // One folder per sensor kind.
-        .target(name: "VigilSources", dependencies: ["VigilCore", "CSerialPort"]),
+        .target(name: "VigilSources", dependencies: ["VigilCore", "CSerialPort", "CGPIOD"]),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
             "CMosquitto", "VigilCore",

@@ -118,7 +118,10 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    public static func buildSources(_ config: VigilConfig, logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
+    /// - Parameter board: the board GPIO sources default to and check against; by default the one the
+    ///   config names, or this machine's (`BoardDetection`).
+    public static func buildSources(_ config: VigilConfig, board: Board?? = nil, logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
+        let board = board ?? BoardDetection.board(for: config)
         var sources: [Source] = []
         var issues: [ConfigIssue] = []
         for (i, sc) in config.sources.enumerated() {
@@ -130,6 +133,26 @@ public final class Agent: @unchecked Sendable {
             case .serial(let s):
                 do {
                     sources.append(try SerialSource(config: s, log: sourceLogger(logger, source: s.name)))
+                } catch {
+                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
+                }
+            case .dht(let s):
+                guard let chip = s.chip ?? board?.headerChip.label else {
+                    issues.append(ConfigIssue(["sources", "\(i)", "chip"], BoardDetection.noChipMessage(config)))
+                    continue
+                }
+                do {
+                    sources.append(try DHTSource(config: s, chip: chip, board: board, log: sourceLogger(logger, source: s.name)))
+                } catch {
+                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
+                }
+            case .gpio(let s):
+                guard let chip = s.chip ?? board?.headerChip.label else {
+                    issues.append(ConfigIssue(["sources", "\(i)", "chip"], BoardDetection.noChipMessage(config)))
+                    continue
+                }
+                do {
+                    sources.append(try DigitalInputSource(config: s, chip: chip, board: board, log: sourceLogger(logger, source: s.name)))
                 } catch {
                     issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
                 }

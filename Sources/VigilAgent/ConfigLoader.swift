@@ -35,15 +35,17 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(file: path, problems: [.init(field: "", message: "cannot read the file: \(error.reason)")])
         }
-        return try parse(utf8: bytes, file: path)
+        return try parse(utf8: bytes, file: path, detectedBoard: BoardDetection.detect())
     }
 
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> VigilConfig {
-        try parse(utf8: Array(text.utf8), file: file)
+    public static func parse(_ text: String, file: String, detectedBoard: Board? = nil) throws(ConfigError) -> VigilConfig {
+        try parse(utf8: Array(text.utf8), file: file, detectedBoard: detectedBoard)
     }
 
     /// UTF-8 as read from the file: libyaml checks it, and places a bad byte at its line and column.
-    static func parse(utf8 bytes: [UInt8], file: String) throws(ConfigError) -> VigilConfig {
+    /// - Parameter detectedBoard: this machine's preset; GPIO lines are checked against it when the
+    ///   config leaves `board` unset or `auto`.
+    static func parse(utf8 bytes: [UInt8], file: String, detectedBoard: Board? = nil) throws(ConfigError) -> VigilConfig {
         let composed: YAMLNode?
         do {
             composed = try YAMLNode.compose(utf8: bytes)
@@ -61,7 +63,8 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(file: file, problems: [.init(field: "", message: "\(error)")])
         }
-        let issues = config.validate()
+        var issues = config.validate()
+        if config.detectsBoard, let board = detectedBoard { issues += config.gpioIssues(on: board) }
         if !issues.isEmpty {
             throw ConfigError(file: file, problems: issues.map { problem($0, root: node) })
         }

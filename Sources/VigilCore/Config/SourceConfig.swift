@@ -2,8 +2,10 @@
 public enum SourceConfig: Sendable, Decodable {
     case simulator(SimulatorSourceConfig)
     case serial(SerialSourceConfig)
+    case dht(DHTSourceConfig)
+    case gpio(DigitalInputsSourceConfig)
 
-    public static let kinds = ["simulator", "serial"]
+    public static let kinds = ["simulator", "serial", "dht", "gpio"]
 
     enum KindKey: String, CodingKey { case kind }
 
@@ -13,6 +15,8 @@ public enum SourceConfig: Sendable, Decodable {
         switch kind {
         case "simulator": self = .simulator(try SimulatorSourceConfig(from: decoder))
         case "serial": self = .serial(try SerialSourceConfig(from: decoder))
+        case "dht": self = .dht(try DHTSourceConfig(from: decoder))
+        case "gpio": self = .gpio(try DigitalInputsSourceConfig(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
                 debugDescription: "unknown source kind '\(kind)' (known: \(Self.kinds.joined(separator: ", ")))")
@@ -23,6 +27,8 @@ public enum SourceConfig: Sendable, Decodable {
         switch self {
         case .simulator(let s): return s.name
         case .serial(let s): return s.name
+        case .dht(let s): return s.name
+        case .gpio(let s): return s.name
         }
     }
 
@@ -33,6 +39,17 @@ public enum SourceConfig: Sendable, Decodable {
         switch self {
         case .simulator(let s): return s.channels.enumerated().map { ($1.name, ["channels", "\($0)", "name"]) }
         case .serial(let s): return s.channelPaths
+        case .dht(let s): return s.channelPaths
+        case .gpio(let s): return s.channelPaths
+        }
+    }
+
+    /// The GPIO lines the source uses (checked against the board preset).
+    public var gpioLines: [GPIOLineUse] {
+        switch self {
+        case .dht(let s): return s.gpioLines
+        case .gpio(let s): return s.gpioLines
+        default: return []
         }
     }
 
@@ -40,6 +57,8 @@ public enum SourceConfig: Sendable, Decodable {
         switch self {
         case .simulator(let s): return s.validate()
         case .serial(let s): return s.validate()
+        case .dht(let s): return s.validate()
+        case .gpio(let s): return s.validate()
         }
     }
 }

@@ -12,13 +12,17 @@ public struct VigilConfig: Sendable, Decodable {
     public var summary: SummaryConfig
     public var logLevel: LogLevel
     public var sources: [SourceConfig]
+    /// The board preset GPIO lines are checked against and whose header chip is the default:
+    /// a preset name (`rpi-4b`), `auto` (the default: this machine's, when it is a known Raspberry
+    /// Pi) or `none` (no checks; every GPIO source names its chip).
+    public var board: String?
 
     public enum LogLevel: String, Sendable, Codable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case device, mqtt, detector, channels, summary, sources, multivariate
+        case device, mqtt, detector, channels, summary, sources, multivariate, board
         case logLevel = "log_level"
     }
 
@@ -33,6 +37,29 @@ public struct VigilConfig: Sendable, Decodable {
         summary = try c.decodeIfPresent(SummaryConfig.self, forKey: .summary) ?? SummaryConfig()
         logLevel = try c.decodeIfPresent(LogLevel.self, forKey: .logLevel) ?? .info
         sources = try c.decode([SourceConfig].self, forKey: .sources)
+        board = try c.decodeIfPresent(String.self, forKey: .board)
+    }
+
+    /// The preset `board` names; nil for `auto`, `none` and unset.
+    public var namedBoard: Board? {
+        guard let b = board, b != "auto", b != "none" else { return nil }
+        return Boards.named(b)
+    }
+
+    /// Whether the board is found on the machine at start (`auto` or unset).
+    public var detectsBoard: Bool { board == nil || board == "auto" }
+
+    /// GPIO lines the board does not have or reserves (UART, I²C, …), for sources on its header
+    /// chip (no `chip`, or `chip` set to the header chip's label). Chips named by path or number
+    /// are checked when the source opens them and learns their label.
+    public func gpioIssues(on board: Board) -> [ConfigIssue] {
+        sources.enumerated().flatMap { (i, source) in
+            source.gpioLines.compactMap { use -> ConfigIssue? in
+                let chip = use.chip
+                if let chip, chip.hasPrefix("/") || chip.hasPrefix("gpiochip") || chip.allSatisfy(\.isNumber) { return nil }
+                return board.problem(line: use.line, chip: chip).map { ConfigIssue(["sources", "\(i)"] + use.path, $0) }
+            }
+        }
     }
 
     /// The effective detector settings of a channel: defaults, then its override.
@@ -69,6 +96,13 @@ public struct VigilConfig: Sendable, Decodable {
             issues.append(ConfigIssue(["summary", "interval"], "must be at least 1s, got \(summary.interval)"))
         }
         if sources.isEmpty { issues.append(ConfigIssue(["sources"], "must list at least one source")) }
+        if let b = board, b != "auto", b != "none" {
+            if let preset = Boards.named(b) {
+                issues += gpioIssues(on: preset)
+            } else {
+                issues.append(ConfigIssue(["board"], "no preset called '\(b)' (presets: \(Boards.names); or auto, none)"))
+            }
+        }
         var seenSources: [String: Int] = [:]
         var seenChannels: Set<String> = []
         for (i, source) in sources.enumerated() {
