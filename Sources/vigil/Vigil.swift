@@ -14,7 +14,7 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Edge agent: reads sensors, scores each reading against a sliding window, and sends only anomalies and summaries over MQTT.",
         version: "0.1.0",
-        subcommands: [Run.self, Check.self, Replay.self, Probe.self, Simulate.self]
+        subcommands: [Run.self, Check.self, Read.self, Replay.self, Probe.self, Simulate.self]
     )
 }
 

@@ -50,16 +50,26 @@ public struct VigilConfig: Sendable, Decodable {
     public var detectsBoard: Bool { board == nil || board == "auto" }
 
     /// GPIO lines the board does not have or reserves (UART, I²C, …), for sources on its header
-    /// chip (no `chip`, or `chip` set to the header chip's label). Chips named by path or number
-    /// are checked when the source opens them and learns their label.
+    /// chip (no `chip`, or `chip` set to the header chip's label), and sources on one of the board's
+    /// chips that are not wired to the header. Chips named by path or number are checked when the
+    /// source opens them and learns their label; other labels (an I²C GPIO expander) are not the
+    /// preset's business.
     public func gpioIssues(on board: Board) -> [ConfigIssue] {
-        sources.enumerated().flatMap { (i, source) in
-            source.gpioLines.compactMap { use -> ConfigIssue? in
-                let chip = use.chip
-                if let chip, chip.hasPrefix("/") || chip.hasPrefix("gpiochip") || chip.allSatisfy(\.isNumber) { return nil }
-                return board.problem(line: use.line, chip: chip).map { ConfigIssue(["sources", "\(i)"] + use.path, $0) }
+        var issues: [ConfigIssue] = []
+        for (i, source) in sources.enumerated() {
+            let uses = source.gpioLines
+            guard let first = uses.first else { continue }
+            if let chip = first.chip, chip != board.headerChip.label {
+                if board.otherChips.contains(where: { $0.label == chip }), let p = board.problem(line: first.line, chip: chip) {
+                    issues.append(ConfigIssue(["sources", "\(i)", "chip"], p))
+                }
+                continue
+            }
+            for use in uses {
+                if let p = board.problem(line: use.line) { issues.append(ConfigIssue(["sources", "\(i)"] + use.path, p)) }
             }
         }
+        return issues
     }
 
     /// The effective detector settings of a channel: defaults, then its override.
