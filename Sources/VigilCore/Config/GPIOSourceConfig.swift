@@ -5,11 +5,15 @@ public enum GPIOBias: String, Sendable, Equatable, CaseIterable, Decodable {
     case disabled
     case pullUp = "pull-up"
     case pullDown = "pull-down"
+
+    public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "bias") }
 }
 
 /// Which DHT sensor: they share the one-wire protocol but not the data format or start pulse.
 public enum DHTSensorModel: String, Sendable, Equatable, CaseIterable, Decodable {
     case dht11, dht22, am2302
+
+    public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "DHT model") }
 }
 
 /// `kind: dht` — a DHT11/DHT22/AM2302 on one GPIO line, read through libgpiod: a start pulse,
@@ -178,6 +182,8 @@ public struct DigitalInputConfig: Sendable, Decodable {
         case activity
         /// The input's state at the end of each window, 1 active or 0: a contact, a float switch.
         case level
+
+        public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "input mode") }
     }
 
     public var line: Int

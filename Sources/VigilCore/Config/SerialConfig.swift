@@ -281,7 +281,7 @@ public enum SerialFlowControl: String, Sendable, Hashable, CaseIterable, Decodab
 }
 
 /// Decodes a string enum with an error that lists the choices.
-private func decodeNamed<T: RawRepresentable & CaseIterable>(_ decoder: Decoder, what: String) throws -> T where T.RawValue == String {
+func decodeNamed<T: RawRepresentable & CaseIterable>(_ decoder: Decoder, what: String) throws -> T where T.RawValue == String {
     let c = try decoder.singleValueContainer()
     let s = try c.decode(String.self)
     guard let v = T(rawValue: s) else {
