@@ -156,6 +156,18 @@ public final class Agent: @unchecked Sendable {
                 } catch {
                     issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
                 }
+            case .dhtIIO(let s):
+                do {
+                    sources.append(try DHTIIOSource(config: s, log: sourceLogger(logger, source: s.name)))
+                } catch {
+                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
+                }
+            case .ds18b20(let s):
+                do {
+                    sources.append(try DS18B20Source(config: s, log: sourceLogger(logger, source: s.name)))
+                } catch {
+                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
+                }
             }
         }
         if !issues.isEmpty { throw ConfigIssueList(issues: issues) }

@@ -4,8 +4,10 @@ public enum SourceConfig: Sendable, Decodable {
     case serial(SerialSourceConfig)
     case dht(DHTSourceConfig)
     case gpio(DigitalInputsSourceConfig)
+    case dhtIIO(DHTIIOSourceConfig)
+    case ds18b20(DS18B20SourceConfig)
 
-    public static let kinds = ["simulator", "serial", "dht", "gpio"]
+    public static let kinds = ["simulator", "serial", "dht", "gpio", "dht_iio", "ds18b20"]
 
     enum KindKey: String, CodingKey { case kind }
 
@@ -17,6 +19,8 @@ public enum SourceConfig: Sendable, Decodable {
         case "serial": self = .serial(try SerialSourceConfig(from: decoder))
         case "dht": self = .dht(try DHTSourceConfig(from: decoder))
         case "gpio": self = .gpio(try DigitalInputsSourceConfig(from: decoder))
+        case "dht_iio": self = .dhtIIO(try DHTIIOSourceConfig(from: decoder))
+        case "ds18b20": self = .ds18b20(try DS18B20SourceConfig(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
                 debugDescription: "unknown source kind '\(kind)' (known: \(Self.kinds.joined(separator: ", ")))")
@@ -29,6 +33,8 @@ public enum SourceConfig: Sendable, Decodable {
         case .serial(let s): return s.name
         case .dht(let s): return s.name
         case .gpio(let s): return s.name
+        case .dhtIIO(let s): return s.name
+        case .ds18b20(let s): return s.name
         }
     }
 
@@ -41,6 +47,8 @@ public enum SourceConfig: Sendable, Decodable {
         case .serial(let s): return s.channelPaths
         case .dht(let s): return s.channelPaths
         case .gpio(let s): return s.channelPaths
+        case .dhtIIO(let s): return s.channelPaths
+        case .ds18b20(let s): return s.channelPaths
         }
     }
 
@@ -59,6 +67,8 @@ public enum SourceConfig: Sendable, Decodable {
         case .serial(let s): return s.validate()
         case .dht(let s): return s.validate()
         case .gpio(let s): return s.validate()
+        case .dhtIIO(let s): return s.validate()
+        case .ds18b20(let s): return s.validate()
         }
     }
 }

@@ -1,0 +1,573 @@
+import Foundation
+import Synchronization
+import Testing
+import VigilCore
+@testable import VigilSources
+
+// MARK: - Support shared by the sysfs source tests (dht_iio, ds18b20)
+
+/// A fresh directory made by mkdtemp under /tmp, standing in for /sys/bus/…; `remove()` deletes it.
+struct SysfsTree {
+    let root: String
+
+    init() {
+        var template = Array("/tmp/vigil-sysfs-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed: \(errno)")
+        root = String(cString: made!)
+    }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// Writes `content` to `relative`, making its directories.
+    func write(_ relative: String, _ content: String) {
+        let p = path(relative)
+        try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try! content.write(toFile: p, atomically: false, encoding: .utf8)
+    }
+
+    func mkdir(_ relative: String) {
+        try! FileManager.default.createDirectory(atPath: path(relative), withIntermediateDirectories: true)
+    }
+
+    func delete(_ relative: String) { try! FileManager.default.removeItem(atPath: path(relative)) }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// What a source delivered, from the source's thread.
+final class SysfsSink: ReadingSink, Sendable {
+    struct Reading: Sendable, Equatable {
+        var channel: Int
+        var value: Double
+        var mono: Int64
+        var wall: Int64
+    }
+    private let state = Mutex<(readings: [Reading], idles: [Int64])>(([], []))
+
+    func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64) {
+        state.withLock { $0.readings.append(Reading(channel: channel, value: value, mono: monoNanos, wall: wallNanos)) }
+    }
+    func idle(monoNanos: Int64, wallNanos: Int64) { state.withLock { $0.idles.append(monoNanos) } }
+
+    var readings: [Reading] { state.withLock { $0.readings } }
+    var values: [[Double]] { readings.map { [Double($0.channel), $0.value] } }
+    var count: Int { state.withLock { $0.readings.count } }
+    var idleTimes: [Int64] { state.withLock { $0.idles } }
+    func values(channel: Int) -> [Double] { readings.filter { $0.channel == channel }.map(\.value) }
+}
+
+/// Log lines and up/down transitions a source reported.
+final class SysfsEvents: Sendable {
+    struct Change: Sendable, Equatable, CustomStringConvertible {
+        var up: Bool
+        var device: String
+        var reason: String
+        var description: String { "\(up ? "up" : "down") \(device): \(reason)" }
+    }
+    private let state = Mutex<(lines: [(SourceLogLevel, String)], changes: [Change])>(([], []))
+
+    var logger: SourceLogger { { [self] level, line in state.withLock { $0.lines.append((level, line)) } } }
+
+    /// Records each transition with the source's `portDescription` at that moment.
+    func observe(_ source: some DeviceStateReporting & AnyObject & Sendable) {
+        source.setStateObserver { [self, weak source] up, reason in
+            let device = source?.portDescription ?? "?"
+            state.withLock { $0.changes.append(Change(up: up, device: device, reason: reason)) }
+        }
+    }
+
+    var changes: [Change] { state.withLock { $0.changes } }
+    var lines: [String] { state.withLock { $0.lines.map(\.1) } }
+    func lines(_ level: SourceLogLevel) -> [String] { state.withLock { $0.lines.filter { $0.0 == level }.map(\.1) } }
+}
+
+/// A source running on its own thread.
+final class RunningSysfsSource: Sendable {
+    let sink = SysfsSink()
+    let stop = StopSignal()
+    private let finished = Atomic<Bool>(false)
+
+    init(_ source: any Source) {
+        Thread.detachNewThread { [self] in
+            source.run(into: self.sink, until: self.stop)
+            self.finished.store(true, ordering: .releasing)
+        }
+    }
+
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+    /// Raises stop; true when `run` returned within `seconds`.
+    @discardableResult
+    func stopAndJoin(within seconds: Double = 2) -> Bool {
+        stop.raise()
+        return sysfsWait(seconds) { isFinished }
+    }
+}
+
+/// Polls `condition` every 5 ms for at most `seconds`.
+func sysfsWait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+/// A reader that fails with a chosen errno for paths ending in a chosen suffix, and reads the
+/// real file otherwise — a driver answering EIO or ETIMEDOUT, which a regular file cannot.
+final class FailingReader: Sendable {
+    private let plan = Mutex<(suffix: String, errnos: [Int32], always: Int32?)>(("", [], nil))
+    private let calls = Mutex<[String]>([])
+
+    /// The next reads of `suffix` fail with `errnos`, one each, then succeed.
+    func fail(_ suffix: String, with errnos: [Int32]) { plan.withLock { $0 = (suffix, errnos, nil) } }
+    /// Every read of `suffix` fails with `code` until `heal()`.
+    func failAlways(_ suffix: String, with code: Int32) { plan.withLock { $0 = (suffix, [], code) } }
+    func heal() { plan.withLock { $0 = ("", [], nil) } }
+    var paths: [String] { calls.withLock { $0 } }
+
+    var reader: SysfsReader {
+        { [self] path in
+            calls.withLock { $0.append(path) }
+            let code: Int32? = plan.withLock { p in
+                guard !p.suffix.isEmpty, path.hasSuffix(p.suffix) else { return nil }
+                if let a = p.always { return a }
+                return p.errnos.isEmpty ? nil : p.errnos.removeFirst()
+            }
+            if let code { return .failure(SysfsReadError(path: path, operation: "read", errno: code)) }
+            return SysfsFile.read(path)
+        }
+    }
+}
+
+// MARK: - Parsing
+
+@Suite struct IIOParsingTests {
+    func value(_ s: String) -> Int64? { IIOParsing.milliValue(Array(s.utf8)) }
+
+    @Test func milliValues() {
+        #expect(value("23100\n") == 23100)
+        #expect(value("45200") == 45200)
+        #expect(value("-4200\n") == -4200)
+        #expect(value("+7\n") == 7)
+        #expect(value("  0 \n") == 0)
+        #expect(value("") == nil)
+        #expect(value("\n") == nil)
+        #expect(value("-") == nil)
+        #expect(value("23.1\n") == nil)
+        #expect(value("23100 23100") == nil)
+        #expect(value("abc") == nil)
+        #expect(value("1234567890123456789") == nil)
+        #expect(value("--5") == nil)
+    }
+
+    @Test func unitsAreTheExactQuotient() {
+        #expect(IIOParsing.units(fromMilli: 45200) == 45.2)
+        #expect(IIOParsing.units(fromMilli: 23100) == 23.1)
+        #expect(IIOParsing.units(fromMilli: -4200) == -4.2)
+        #expect(IIOParsing.units(fromMilli: 23125) == 23.125)
+    }
+
+    @Test func deviceNames() {
+        #expect(IIOParsing.deviceName(Array("dht11@4\n".utf8)) == "dht11@4")
+        #expect(IIOParsing.deviceName(Array("\n".utf8)) == nil)
+        #expect(IIOParsing.deviceName([0xFF, 0x0A]) == nil)
+    }
+
+    @Test func nameMatching() {
+        #expect(IIOParsing.nameMatches("dht11", wanted: "dht11"))
+        #expect(IIOParsing.nameMatches("dht11@4", wanted: "dht11"))
+        #expect(IIOParsing.nameMatches("dht11@0", wanted: "dht11"))
+        #expect(IIOParsing.nameMatches("4.dht11", wanted: "dht11"))
+        #expect(IIOParsing.nameMatches("dht11@4", wanted: "dht11@4"))
+        #expect(!IIOParsing.nameMatches("dht11@17", wanted: "dht11@4"))
+        #expect(!IIOParsing.nameMatches("dht110", wanted: "dht11"))
+        #expect(!IIOParsing.nameMatches("bme280", wanted: "dht11"))
+        #expect(!IIOParsing.nameMatches("xdht11", wanted: "dht11"))
+    }
+}
+
+@Suite struct SysfsFileTests {
+    @Test func readsAFileWhole() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        tree.write("a", "23100\n")
+        #expect(try SysfsFile.read(tree.path("a")).get() == Array("23100\n".utf8))
+        tree.write("empty", "")
+        #expect(try SysfsFile.read(tree.path("empty")).get() == [])
+    }
+
+    @Test func openAndReadErrorsCarryTheirErrno() {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        tree.mkdir("dir")
+        #expect(SysfsFile.read(tree.path("none")) == .failure(SysfsReadError(path: tree.path("none"), operation: "open", errno: ENOENT)))
+        // A directory opens read-only; its read(2) fails.
+        let dir = SysfsFile.read(tree.path("dir"))
+        #expect(dir == .failure(SysfsReadError(path: tree.path("dir"), operation: "read", errno: EISDIR)))
+        if case .failure(let e) = dir { #expect(e.description == "\(tree.path("dir")): Is a directory") }
+    }
+
+    @Test func classification() {
+        func kind(_ e: Int32) -> SysfsFailureKind { .classify(SysfsReadError(path: "/x", operation: "read", errno: e)) }
+        #expect(kind(ENOENT) == .missing)
+        #expect(kind(ENODEV) == .missing)
+        #expect(kind(EIO) == .eio)
+        #expect(kind(ETIMEDOUT) == .etimedout)
+        #expect(kind(EISDIR) == .otherErrors)
+        #expect(kind(EINVAL) == .otherErrors)
+        #expect(kind(EAGAIN) == .otherErrors)
+        #expect(SysfsReadError(path: "/x", operation: "read", errno: ETIMEDOUT).description == "/x: Connection timed out")
+        #expect(SysfsReadError(path: "/x", operation: "read", errno: EIO).description == "/x: Input/output error")
+    }
+
+    @Test func listing() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        tree.mkdir("b")
+        tree.write("a", "")
+        #expect(try SysfsFile.list(tree.root).get() == ["a", "b"])
+        if case .failure(let e) = SysfsFile.list(tree.path("none")) { #expect(e.errno == ENOENT) } else { Issue.record("listed a missing directory") }
+    }
+}
+
+// MARK: - The source
+
+@Suite struct DHTIIOSourceTests {
+    /// A fake IIO device directory: `name`, `in_temp_input`, `in_humidityrelative_input`.
+    static func device(_ tree: SysfsTree, _ entry: String, name: String = "dht11@4", temperature: String = "23100\n",
+                       humidity: String = "45200\n") {
+        tree.write("\(entry)/name", name + "\n")
+        tree.write("\(entry)/in_temp_input", temperature)
+        tree.write("\(entry)/in_humidityrelative_input", humidity)
+    }
+
+    static func config(_ tree: SysfsTree, path: String? = nil, deviceName: String? = nil, interval: ConfigDuration = .seconds(10),
+                       retries: Int = 2) -> DHTIIOSourceConfig {
+        DHTIIOSourceConfig(name: "dht", path: path, deviceName: deviceName, root: tree.root, interval: interval,
+                           channels: DHTIIOChannelNames(temperature: "air_temp", humidity: "air_rh"), retries: retries)
+    }
+
+    /// One scheduled reading with no deadline in sight.
+    @discardableResult
+    static func cycle(_ source: DHTIIOSource, _ sink: SysfsSink, deadline: Int64 = .max) -> Bool {
+        var last: Int64? = nil
+        return source.readCycle(sink, StopSignal(), deadline: deadline, lastStart: &last)
+    }
+
+    @Test func findsTheDeviceByNameAndDeliversBothChannelsWithOneTimestamp() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0", name: "bme280", temperature: "21000\n")
+        Self.device(tree, "iio:device1")
+        let events = SysfsEvents()
+        let source = try DHTIIOSource(config: Self.config(tree), log: events.logger)
+        events.observe(source)
+        #expect(source.channels == [ChannelInfo(name: "air_temp", unit: "°C"), ChannelInfo(name: "air_rh", unit: "%RH")])
+        #expect(source.portDescription == "iio device 'dht11' under \(tree.root)")
+
+        let sink = SysfsSink()
+        let before = (Clock.monotonicNanos(), Clock.wallNanos())
+        #expect(Self.cycle(source, sink))
+        let after = (Clock.monotonicNanos(), Clock.wallNanos())
+        let r = sink.readings
+        #expect(r.map(\.channel) == [0, 1])
+        #expect(r.map(\.value) == [23.1, 45.2])
+        #expect(r[0].mono == r[1].mono && r[0].wall == r[1].wall)
+        #expect(r[0].mono >= before.0 && r[0].mono <= after.0 && r[0].wall >= before.1 && r[0].wall <= after.1)
+
+        let dir = tree.path("iio:device1")
+        #expect(source.portDescription == dir)
+        var want = DHTIIOCounters()
+        want.reads = 1
+        want.isUp = true
+        want.device = dir
+        #expect(source.counters == want)
+        #expect(events.changes == [.init(up: true, device: dir, reason: "reading \(dir)")])
+        #expect(events.lines(.info) == ["dht_iio dht: using \(dir) (name dht11@4)", "dht_iio dht: reading \(dir)"])
+        #expect(events.lines(.warning) == [])
+    }
+
+    @Test func negativeTemperatureAndAPathGivenDirectly() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "dev", name: "whatever", temperature: "-4200\n", humidity: "100000\n")
+        let source = try DHTIIOSource(config: Self.config(tree, path: tree.path("dev")))
+        let sink = SysfsSink()
+        #expect(Self.cycle(source, sink))
+        #expect(sink.readings.map(\.value) == [-4.2, 100])
+        #expect(source.portDescription == tree.path("dev"))
+    }
+
+    @Test func anEIOIsRetriedAndTheReadingArrives() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let failing = FailingReader()
+        failing.fail("/in_temp_input", with: [EIO])
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 20_000_000, readFile: failing.reader)
+        events.observe(source)
+        let sink = SysfsSink()
+        let start = Clock.monotonicNanos()
+        #expect(Self.cycle(source, sink))
+        #expect(Clock.monotonicNanos() - start >= 20_000_000)
+        #expect(sink.readings.map(\.value) == [23.1, 45.2])
+        let c = source.counters
+        #expect(c.eio == 1 && c.retries == 1 && c.reads == 1 && c.lost == 0)
+        #expect(c.etimedout == 0 && c.otherErrors == 0 && c.garbage == 0 && c.missing == 0)
+        #expect(events.changes.map(\.up) == [true])
+        #expect(events.lines(.warning) == [])
+        let dir = tree.path("iio:device0")
+        #expect(failing.paths == [dir + "/name", dir + "/in_temp_input", dir + "/in_temp_input", dir + "/in_humidityrelative_input"])
+    }
+
+    @Test func aTimeoutOnEveryTryLosesTheReadingOnceWarnedThenRecovers() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let failing = FailingReader()
+        failing.failAlways("/in_temp_input", with: ETIMEDOUT)
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 5_000_000, readFile: failing.reader)
+        events.observe(source)
+        let sink = SysfsSink()
+        let dir = tree.path("iio:device0")
+        let reason = "\(dir)/in_temp_input: Connection timed out"
+
+        #expect(!Self.cycle(source, sink))
+        #expect(!Self.cycle(source, sink))
+        #expect(sink.count == 0)
+        var c = source.counters
+        #expect(c.etimedout == 6 && c.retries == 4 && c.lost == 2 && c.reads == 0 && c.isUp == false)
+        #expect(events.changes == [.init(up: false, device: dir, reason: reason)])
+        #expect(events.lines(.warning) == ["dht_iio dht: no reading after 2 retries: \(reason); readings are dropped until it recovers (further failures are only counted)"])
+
+        failing.heal()
+        #expect(Self.cycle(source, sink))
+        #expect(sink.readings.map(\.value) == [23.1, 45.2])
+        c = source.counters
+        #expect(c.reads == 1 && c.lost == 2 && c.isUp == true)
+        #expect(events.changes == [.init(up: false, device: dir, reason: reason), .init(up: true, device: dir, reason: "reading \(dir)")])
+        #expect(events.lines(.info).last == "dht_iio dht: reading \(dir) again after 2 lost reading(s)")
+        #expect(events.lines(.warning).count == 1)
+        #expect(source.sourceCounters == SourceCounters(source: "dht", counts: [
+            .init("reads", 1), .init("eio", 0), .init("etimedout", 6), .init("other_errors", 0), .init("garbage", 0),
+            .init("missing", 0), .init("retries", 4), .init("lost", 2),
+        ]))
+    }
+
+    @Test func retriesNeverReachTheNextScheduledRead() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let failing = FailingReader()
+        failing.failAlways("/in_temp_input", with: EIO)
+        let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 5), retryDelay: 200_000_000, readFile: failing.reader)
+        let sink = SysfsSink()
+        // A retry 200 ms after the first failure is before the deadline, a second one would not be.
+        #expect(!Self.cycle(source, sink, deadline: Clock.monotonicNanos() + 300_000_000))
+        let c = source.counters
+        #expect(c.eio == 2 && c.retries == 1 && c.lost == 1)
+
+        let none = DHTIIOSource(unvalidated: Self.config(tree, retries: 0), retryDelay: 1_000_000, readFile: failing.reader)
+        #expect(!Self.cycle(none, sink))
+        #expect(none.counters.eio == 1 && none.counters.retries == 0 && none.counters.lost == 1)
+    }
+
+    @Test(arguments: [(EINVAL, "Invalid argument"), (EAGAIN, "Resource temporarily unavailable"), (EIO, "Input/output error")])
+    func errnosAreCountedByKind(_ code: Int32, _ words: String) throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let failing = FailingReader()
+        failing.failAlways("/in_humidityrelative_input", with: code)
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000, readFile: failing.reader)
+        events.observe(source)
+        let sink = SysfsSink()
+        #expect(!Self.cycle(source, sink))
+        #expect(sink.count == 0)   // the temperature alone is not delivered
+        let c = source.counters
+        #expect(c.eio == (code == EIO ? 2 : 0) && c.otherErrors == (code == EIO ? 0 : 2) && c.lost == 1 && c.retries == 1)
+        #expect(events.changes.map(\.reason) == ["\(tree.path("iio:device0"))/in_humidityrelative_input: \(words)"])
+    }
+
+    @Test func aDirectoryInPlaceOfTheFileIsARealReadError() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        tree.write("iio:device0/name", "dht11\n")
+        tree.mkdir("iio:device0/in_temp_input")
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000)
+        events.observe(source)
+        #expect(!Self.cycle(source, SysfsSink()))
+        let c = source.counters
+        #expect(c.otherErrors == 2 && c.retries == 1 && c.lost == 1 && c.eio == 0 && c.missing == 0)
+        #expect(events.changes.map(\.reason) == ["\(tree.path("iio:device0"))/in_temp_input: Is a directory"])
+    }
+
+    @Test func contentThatIsNoNumberIsGarbage() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0", temperature: "23.1\n")
+        Self.device(tree, "iio:device1", name: "dht11@17", humidity: "")
+        let events = SysfsEvents()
+        let a = DHTIIOSource(unvalidated: Self.config(tree, path: tree.path("iio:device0"), retries: 0), log: events.logger)
+        events.observe(a)
+        #expect(!Self.cycle(a, SysfsSink()))
+        #expect(a.counters.garbage == 1 && a.counters.lost == 1)
+        let b = DHTIIOSource(unvalidated: Self.config(tree, deviceName: "dht11@17", retries: 0), log: events.logger)
+        events.observe(b)
+        #expect(!Self.cycle(b, SysfsSink()))
+        #expect(b.counters.garbage == 1)
+        #expect(events.changes.map(\.reason) == [
+            "\(tree.path("iio:device0"))/in_temp_input: not a whole number of milli-units: '23.1'",
+            "\(tree.path("iio:device1"))/in_humidityrelative_input: not a whole number of milli-units: ''",
+        ])
+    }
+
+    @Test func aMissingDeviceIsDownWithoutRetriesUntilItAppears() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device3", name: "ads1015")
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
+        events.observe(source)
+        let sink = SysfsSink()
+        #expect(!Self.cycle(source, sink))
+        var c = source.counters
+        #expect(c.missing == 1 && c.retries == 0 && c.lost == 1 && c.device == nil)
+        let lookFor = "iio device 'dht11' under \(tree.root)"
+        #expect(events.changes == [.init(up: false, device: lookFor, reason: "no iio device named 'dht11' under \(tree.root) (found: iio:device3 ads1015)")])
+
+        Self.device(tree, "iio:device10", name: "dht11@4")
+        #expect(Self.cycle(source, sink))
+        c = source.counters
+        #expect(c.reads == 1 && c.device == tree.path("iio:device10"))
+        #expect(events.changes.map(\.up) == [false, true])
+        #expect(events.changes.last?.reason == "reading \(tree.path("iio:device10"))")
+    }
+
+    @Test func aConfiguredPathThatIsNotThereIsMissing() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        let events = SysfsEvents()
+        let path = tree.path("iio:device0")
+        let source = DHTIIOSource(unvalidated: Self.config(tree, path: path), retryDelay: 1_000_000)
+        events.observe(source)
+        #expect(!Self.cycle(source, SysfsSink()))
+        #expect(source.counters.missing == 1 && source.counters.retries == 0)
+        #expect(events.changes == [.init(up: false, device: path, reason: "\(path)/in_temp_input: No such file or directory")])
+    }
+
+    @Test func aRenumberedDeviceIsFoundAgain() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
+        events.observe(source)
+        let sink = SysfsSink()
+        #expect(Self.cycle(source, sink))
+        tree.delete("iio:device0")
+        #expect(!Self.cycle(source, sink))
+        #expect(source.counters.device == nil)
+        Self.device(tree, "iio:device1", temperature: "24000\n", humidity: "50000\n")
+        #expect(Self.cycle(source, sink))
+        let d0 = tree.path("iio:device0"), d1 = tree.path("iio:device1")
+        #expect(events.changes == [
+            .init(up: true, device: d0, reason: "reading \(d0)"),
+            .init(up: false, device: "iio device 'dht11' under \(tree.root)", reason: "\(d0)/in_temp_input: No such file or directory"),
+            .init(up: true, device: d1, reason: "reading \(d1)"),
+        ])
+        #expect(sink.readings.map(\.value) == [23.1, 45.2, 24, 50])
+        #expect(source.counters.missing == 1 && source.counters.lost == 1 && source.counters.reads == 2)
+    }
+
+    @Test func twoDevicesOfThatNameAreAmbiguousUntilTheFullNameIsGiven() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0", name: "dht11@4")
+        Self.device(tree, "iio:device1", name: "dht11@17", temperature: "19000\n")
+        let events = SysfsEvents()
+        let vague = DHTIIOSource(unvalidated: Self.config(tree))
+        events.observe(vague)
+        #expect(!Self.cycle(vague, SysfsSink()))
+        #expect(vague.counters.missing == 1)
+        #expect(events.changes.map(\.reason) == ["2 iio devices match device_name 'dht11' under \(tree.root): iio:device0 (dht11@4), iio:device1 (dht11@17); set path or the full name as device_name"])
+
+        let exact = try DHTIIOSource(config: Self.config(tree, deviceName: "dht11@17"))
+        let sink = SysfsSink()
+        #expect(Self.cycle(exact, sink))
+        #expect(sink.readings.map(\.value) == [19, 45.2])
+        #expect(exact.counters.device == tree.path("iio:device1"))
+    }
+
+    @Test func theRunLoopReadsAtOnceThenIdlesAndStopsPromptly() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let source = try DHTIIOSource(config: Self.config(tree, interval: .seconds(10)))
+        let running = RunningSysfsSource(source)
+        #expect(sysfsWait(2) { running.sink.count == 2 })
+        usleep(1_100_000)
+        let stopAt = Clock.monotonicNanos()
+        #expect(running.stopAndJoin(within: 1))
+        #expect(Clock.monotonicNanos() - stopAt < 600_000_000)
+        #expect(running.sink.count == 2)
+        let idles = running.sink.idleTimes
+        #expect(idles.count >= 4)
+        let gaps = zip(idles, idles.dropFirst()).map { $1 - $0 }
+        #expect(gaps.allSatisfy { $0 <= 400_000_000 }, "idle gaps \(gaps)")   // 250 ms slices, plus scheduling slack
+    }
+
+    @Test func theRunLoopKeepsItsIntervalAndReportsDownAndUp() throws {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        Self.device(tree, "iio:device0")
+        let failing = FailingReader()
+        let events = SysfsEvents()
+        let source = DHTIIOSource(unvalidated: Self.config(tree, interval: .milliseconds(100), retries: 1), log: events.logger,
+                                  retryDelay: 30_000_000, readFile: failing.reader)
+        events.observe(source)
+        let running = RunningSysfsSource(source)
+        defer { running.stopAndJoin() }
+        #expect(sysfsWait(3) { running.sink.count >= 6 })
+        failing.failAlways("/in_temp_input", with: EIO)
+        #expect(sysfsWait(3) { source.counters.lost >= 3 })
+        failing.heal()
+        let readsBefore = source.counters.reads
+        #expect(sysfsWait(3) { source.counters.reads >= readsBefore + 3 })
+        #expect(running.stopAndJoin())
+
+        let dir = tree.path("iio:device0")
+        #expect(events.changes == [
+            .init(up: true, device: dir, reason: "reading \(dir)"),
+            .init(up: false, device: dir, reason: "\(dir)/in_temp_input: Input/output error"),
+            .init(up: true, device: dir, reason: "reading \(dir)"),
+        ])
+        #expect(events.lines(.warning).count == 1)
+        // Reads start at least `retryDelay` apart and, when all goes well, `interval` apart.
+        let temps = running.sink.readings.filter { $0.channel == 0 }.map(\.mono)
+        let gaps = zip(temps, temps.dropFirst()).map { $1 - $0 }
+        #expect(gaps.allSatisfy { $0 >= 30_000_000 }, "gaps \(gaps)")
+        #expect(gaps.prefix(2).allSatisfy { $0 >= 90_000_000 && $0 <= 400_000_000 }, "gaps \(gaps)")
+    }
+
+    @Test func theConfigIsCheckedWhenTheSourceIsBuilt() {
+        let tree = SysfsTree()
+        defer { tree.remove() }
+        #expect(throws: SourceConfigError.self) { try DHTIIOSource(config: Self.config(tree, interval: .seconds(1))) }
+        do {
+            _ = try DHTIIOSource(config: Self.config(tree, interval: .milliseconds(1500), retries: 6))
+        } catch {
+            #expect(error.issues.map(\.description) == [
+                "interval: must be at least 2s (a DHT must not be read faster), got 1500ms",
+                "retries: must be between 0 and 5, got 6",
+            ])
+        }
+    }
+}
