@@ -227,3 +227,20 @@ public func localPortAccepts(_ port: Int) -> Bool {
     }
     return rc == 0
 }
+
+/// Runs a tool to completion with standard output and error going to `outputFile`, killing it after
+/// `timeout` seconds. Returns its exit status and the output's lines.
+public func runToolCapturing(_ executable: String, _ arguments: [String], outputFile: String,
+                             timeout: Double, environment: [String: String] = [:]) throws -> (status: Int32, lines: [String]) {
+    FileManager.default.createFile(atPath: outputFile, contents: nil)
+    guard let out = FileHandle(forWritingAtPath: outputFile) else { throw TestSupportError("cannot write \(outputFile)") }
+    let child = try ChildProcess(executable, arguments, stdout: out, stderr: out, environment: environment)
+    try? out.close()
+    let finished = child.waitForExit(timeout: timeout)
+    if !finished { child.stop(grace: 5) }
+    let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
+    if !finished {
+        throw TestSupportError("\(executable) did not finish in \(timeout) s; its output: \(outputFile)")
+    }
+    return (child.exitStatus, text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+}

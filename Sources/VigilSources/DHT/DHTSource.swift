@@ -133,7 +133,8 @@ public final class DHTSource: Source, DeviceStateReporting {
                     state.withLock { $0.count(f) }
                     log(.debug, "\(portDescription): read failed: \(f.rawValue) (\(edges.count) edges)")
                     if schedule.record(success: false, startedAt: started) == .down {
-                        report(up: false, "\(schedule.failuresInARow) reads in a row failed, the last: \(f.rawValue): \(f.explanation)")
+                        let n = schedule.failuresInARow
+                        report(up: false, "\(n) read\(n == 1 ? "" : "s") in a row failed, the last: \(f.rawValue): \(f.explanation)")
                     }
                 }
             } catch {

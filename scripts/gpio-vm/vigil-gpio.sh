@@ -1,0 +1,95 @@
+#!/bin/sh
+# Guest scenario: the real vigil against the simulated gpiochip. pulsegen plays a DHT22 (answering
+# start pulses with chosen frames, good and broken) and a sound sensor's comparator output; vigil
+# reads them through libgpiod. Prints each step's output between "=== NAME" and "=== end NAME"
+# lines; the host test (Tests/VigilIntegrationTests/GPIOVMTests.swift) checks the values.
+# Each step is bounded by --count/--duration; the guest clock is virtual (icount).
+set -u
+: "${SIM_SYSFS:?}" "${VIGIL:?}"
+status=0
+
+section() { echo "=== $1"; cat "$2"; echo "=== end $1"; }
+
+# 1. DHT22 through `vigil read`: exact readings and failure counters.
+#    Reads at 0 s (ok), 2 s (ok, negative temperature), 4 s (bad checksum), 6 s (retry: silent →
+#    down), 8 s (cut short), 10 s (retry: ok → up). Three good frames: 6 readings.
+cat >/tmp/dht.yaml <<'EOF'
+device: vm-gw
+board: none
+sources:
+  - kind: dht
+    name: climate
+    model: dht22
+    chip: vigil-sim
+    line: 4
+    interval: 2s
+    retries: 1
+EOF
+pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio4" --model dht22 --jitter-us 10 --seed 7 \
+    --frames 21.5/45.2,-3.4/60.1,badsum:22.0/50.0,silent,short:22.0/50.0,23.1/50.0 \
+    2>/tmp/pulsegen-dht.log &
+gen=$!
+"$VIGIL" read -c /tmp/dht.yaml --count 6 --duration 60 --log-level info >/tmp/read-dht.out 2>/tmp/read-dht.err || status=1
+wait $gen || status=1
+section read-dht /tmp/read-dht.out
+section read-dht-log /tmp/read-dht.err
+section pulsegen-dht /tmp/pulsegen-dht.log
+
+# 2. A sound sensor's digital output and a contact through `vigil read`: edges and duty per window.
+#    150 pulses (100 × 2 ms high/2 ms low, then 50 × 1 ms high/3 ms low): 250 ms active in all.
+cat >/tmp/sound.yaml <<'EOF'
+device: vm-gw
+board: none
+sources:
+  - kind: gpio
+    name: noise
+    chip: vigil-sim
+    window: 1s
+    inputs:
+      - { line: 5, mode: activity, edges: sound_events, duty: sound_duty }
+EOF
+echo pull-down >"$SIM_SYSFS/sim_gpio5/pull"
+pulsegen edges --line-dir "$SIM_SYSFS/sim_gpio5" --bursts 100x2000/2000,50x1000/3000 --gap-ms 500 \
+    --start-delay-ms 1500 2>/tmp/pulsegen-edges.log &
+gen=$!
+"$VIGIL" read -c /tmp/sound.yaml --duration 5 --log-level info >/tmp/read-sound.out 2>/tmp/read-sound.err || status=1
+wait $gen || status=1
+section read-sound /tmp/read-sound.out
+section read-sound-log /tmp/read-sound.err
+section pulsegen-edges /tmp/pulsegen-edges.log
+
+# 3. The agent end to end: DHT22 → detectors → MQTT (mosquitto in the guest on 127.0.0.1).
+#    Summaries carry the DHT counters; a silent sensor gives source_down, its return source_up.
+cat >/tmp/run.yaml <<'EOF'
+device: vm-gw
+board: none
+mqtt:
+  broker: mqtt://127.0.0.1:1883
+summary:
+  interval: 5s
+sources:
+  - kind: dht
+    name: climate
+    model: dht22
+    chip: vigil-sim
+    line: 4
+    interval: 2s
+    retries: 0
+EOF
+mosquitto -d -c /etc/mosquitto/mosquitto.conf
+sleep 1
+mosquitto_sub -h 127.0.0.1 -p 1883 -v -t 'vigil/#' >/tmp/mqtt.out 2>/tmp/mqtt.err &
+sub=$!
+sleep 1
+pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio4" --model dht22 --seed 9 \
+    --frames 20.0/40.0,20.2/40.5,silent,20.4/41.0,20.6/41.5 2>/tmp/pulsegen-run.log &
+gen=$!
+STATE_DIRECTORY=/tmp/vigil-state "$VIGIL" run -c /tmp/run.yaml --duration 9 >/tmp/run.out 2>&1 || status=1
+wait $gen || status=1
+sleep 1
+kill $sub 2>/dev/null
+section run-log /tmp/run.out
+section mqtt /tmp/mqtt.out
+section pulsegen-run /tmp/pulsegen-run.log
+
+exit $status
