@@ -292,9 +292,11 @@ static int run_dht(int argc, char **argv)
 	for (int k = 0; k < n; k++) {
 		struct frame *f = &fr[k];
 		long long give_up = now_ns() + wait_s * NS_PER_S;
-		// Start pulse: the host drives low (>= 1 ms), then releases and the
-		// line goes back to our pull-up.
-		if (wait_level(0, give_up, 50 * NS_PER_US) != 0)
+		// Start pulse: the host drives low (>= 0.8 ms for a DHT22), then
+		// releases and the line goes back to our pull-up. Polling for the low
+		// every 200 us keeps an idle guest idle (icount then skips time fast);
+		// the release is polled every 5 us because the response is timed from it.
+		if (wait_level(0, give_up, 200 * NS_PER_US) != 0)
 			die(3, "frame %d: no start pulse within %llds", k + 1, wait_s);
 		if (wait_level(1, give_up, 5 * NS_PER_US) != 0)
 			die(3, "frame %d: line not released within %llds", k + 1, wait_s);

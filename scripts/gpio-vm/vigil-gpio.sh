@@ -11,8 +11,8 @@ status=0
 section() { echo "=== $1"; cat "$2"; echo "=== end $1"; }
 
 # 1. DHT22 through `vigil read`: exact readings and failure counters.
-#    Reads at 0 s (ok), 2 s (ok, negative temperature), 4 s (bad checksum), 6 s (retry: silent →
-#    down), 8 s (cut short), 10 s (retry: ok → up). Three good frames: 6 readings.
+#    Reads (after the 2 s power-up wait) every 2 s: ok, ok with a negative temperature, bad
+#    checksum, its retry silent (→ down), cut short, its retry ok (→ up). Three good frames: 6 readings.
 cat >/tmp/dht.yaml <<'EOF'
 device: vm-gw
 board: none
@@ -60,6 +60,7 @@ section pulsegen-edges /tmp/pulsegen-edges.log
 
 # 3. The agent end to end: DHT22 → detectors → MQTT (mosquitto in the guest on 127.0.0.1).
 #    Summaries carry the DHT counters; a silent sensor gives source_down, its return source_up.
+#    Reads at 2, 4, 6, 8 and 10 s of the agent's 11.
 cat >/tmp/run.yaml <<'EOF'
 device: vm-gw
 board: none
@@ -84,7 +85,7 @@ sleep 1
 pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio4" --model dht22 --seed 9 \
     --frames 20.0/40.0,20.2/40.5,silent,20.4/41.0,20.6/41.5 2>/tmp/pulsegen-run.log &
 gen=$!
-STATE_DIRECTORY=/tmp/vigil-state "$VIGIL" run -c /tmp/run.yaml --duration 9 >/tmp/run.out 2>&1 || status=1
+STATE_DIRECTORY=/tmp/vigil-state "$VIGIL" run -c /tmp/run.yaml --duration 11 >/tmp/run.out 2>&1 || status=1
 wait $gen || status=1
 sleep 1
 kill $sub 2>/dev/null
