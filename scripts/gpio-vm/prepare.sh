@@ -50,10 +50,11 @@ done_step() {
 # ------------------------------------------------------------------ --check
 check_env() {
 	local why=()
-	[[ $(id -u) == 0 ]] || why+=("not root (apt-get, and the VM needs no more but the setup does)")
+	[[ $(id -u) == 0 ]] || why+=("not root (prepare.sh installs packages with apt-get and runs as root in CI)")
 	[[ $(uname -m) == x86_64 ]] || why+=("not x86_64 (uname -m: $(uname -m))")
 	local codename=""
 	if [[ -r /etc/os-release ]]; then
+		# shellcheck source=/dev/null
 		codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
 	fi
 	[[ $codename == bookworm ]] || why+=("not Debian 12 bookworm (VERSION_CODENAME='$codename')")
