@@ -122,6 +122,7 @@ import VigilTestSupport
         #expect(last["source_dht_timeout"] as? Int == 1)
         #expect(last["source_dht_checksum"] as? Int == 0)
         #expect(health.map { $0["event"] as? String ?? "" } == ["source_up", "source_down", "source_up"], "\(health)")
+        #expect(health.first?["reason"] as? String == "20.0 °C, 40.0 %RH")
         #expect(health.dropFirst().first?["path"] as? String == "vigil-sim line 4")
         #expect((health.dropFirst().first?["reason"] as? String)?.hasPrefix("1 read in a row failed, the last: timeout") == true)
     }

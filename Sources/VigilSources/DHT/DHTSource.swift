@@ -63,6 +63,7 @@ public final class DHTSource: Source, DeviceStateReporting {
     /// How long to wait for the answer to start, and for the next edge once it has.
     static let answerDeadlineNanos: Int64 = 25_000_000
     static let edgeGapNanos: Int64 = 3_000_000
+    static let firstReadDelayNanos: Int64 = 2_000_000_000
 
     public init(config: DHTSourceConfig, chip: String, board: Board? = nil, log: @escaping SourceLogger = { _, _ in }) throws(SourceConfigError) {
         let issues = config.validate()
@@ -97,7 +98,10 @@ public final class DHTSource: Source, DeviceStateReporting {
 
     public func run(into sink: ReadingSink, until stop: StopSignal) {
         var chip: GPIOChip?
-        var schedule = DHTReadScheduler(interval: config.interval.nanoseconds, retries: config.retries, start: Clock.monotonicNanos())
+        // The first read waits out the sensor's power-up (1-2 s) and the agent's own start.
+        var schedule = DHTReadScheduler(interval: config.interval.nanoseconds, retries: config.retries,
+                                        start: Clock.monotonicNanos() + Self.firstReadDelayNanos)
+        var realtime = RealtimeCapture()
         var reopenDelay: Int64 = 1_000_000_000
         var gpioDown = false
         var edges: [DHTEdge] = []
@@ -117,7 +121,9 @@ public final class DHTSource: Source, DeviceStateReporting {
                 if chip == nil { chip = try openChip() }
                 let started = Clock.monotonicNanos()
                 state.withLock { $0.reads += 1 }
-                try capture(on: chip!, into: &edges, events: events)
+                realtime.enter()
+                do { try capture(on: chip!, into: &edges, events: events) } catch { realtime.leave(); throw error }
+                realtime.leave()
                 reopenDelay = 1_000_000_000
                 switch DHTDecoder.decode(edges, model: model) {
                 case .success(let r):
@@ -178,5 +184,29 @@ public final class DHTSource: Source, DeviceStateReporting {
             for i in 0..<n { edges.append(DHTEdge(nanos: events[i].nanos, rising: events[i].isRising)) }
             if Clock.monotonicNanos() > deadline + Self.answerDeadlineNanos { break }
         }
+    }
+}
+
+/// SCHED_FIFO for the few milliseconds of a capture, where the process may (root, CAP_SYS_NICE or
+/// RLIMIT_RTPRIO): the answer's edges must be read as they come, and a busy CPU otherwise delays the
+/// reader past the 16 events a request buffers. The shipped systemd unit forbids realtime
+/// (RestrictRealtime=yes), so there the first refusal turns the attempts off and retries cover losses.
+struct RealtimeCapture {
+    private var allowed = true
+    private var raised = false
+
+    mutating func enter() {
+        guard allowed else { return }
+        var param = sched_param()
+        param.sched_priority = 10
+        if pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0 { raised = true } else { allowed = false }
+    }
+
+    mutating func leave() {
+        guard raised else { return }
+        var param = sched_param()
+        param.sched_priority = 0
+        pthread_setschedparam(pthread_self(), SCHED_OTHER, &param)
+        raised = false
     }
 }
