@@ -226,7 +226,10 @@ public final class Agent: @unchecked Sendable {
 }
 
 /// Several config issues found at once.
-public struct ConfigIssueList: Error, Sendable { public var issues: [ConfigIssue] }
+public struct ConfigIssueList: Error, Sendable {
+    public var issues: [ConfigIssue]
+    public init(issues: [ConfigIssue]) { self.issues = issues }
+}
 
 final class ThreadBody {
     let run: () -> Void

@@ -14,7 +14,7 @@ struct Check: ParsableCommand {
     @Option(name: .shortAndLong, help: "Config file (YAML); /etc/vigil/vigil.yaml unless only --board is given.")
     var config: String?
 
-    @Option(help: "Print a board's preset (GPIO chip, free and reserved pins, serial devices, wiring): \(Boards.names), 'auto' for this machine, or 'list'.")
+    @Option(help: "Print a board's preset (GPIO chip, free and reserved pins, serial devices, wiring): \(Boards.names), 'auto' for this machine, or 'list'. With --config, also check the config's GPIO lines against it.")
     var board: String?
 
     func run() throws {
@@ -25,8 +25,8 @@ struct Check: ParsableCommand {
         let preset = board.map(Self.board(named:))
         if config != nil || preset == nil {
             let path = config ?? "/etc/vigil/vigil.yaml"
-            let c = loadConfig(path)
-            // GPIO sources check their lines here with `preset.issues(lines:)` (exit 78 on a reserved or missing pin).
+            // With --board the GPIO lines are checked against that board, wherever this runs.
+            let c = loadConfig(path, board: preset)
             let names = c.channelNames.map(\.name)
             print("\(path): OK — device '\(c.device)', \(c.sources.count) source(s), channels: \(names.joined(separator: ", ")), broker \(c.mqtt.broker)")
         }

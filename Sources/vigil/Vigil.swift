@@ -29,9 +29,16 @@ func printError(_ text: String) {
     bytes.withUnsafeMutableBytes { _ = write(2, $0.baseAddress, $0.count) }
 }
 
-func loadConfig(_ path: String, broker: String? = nil, device: String? = nil) -> VigilConfig {
+/// - Parameter board: check GPIO lines as if on this board (`vigil check --board`), and use its
+///   header chip as the default.
+func loadConfig(_ path: String, broker: String? = nil, device: String? = nil, board: Board? = nil) -> VigilConfig {
     do {
         var config = try ConfigLoader.load(path: path)
+        if let board {
+            config.board = board.id
+            let issues = config.gpioIssues(on: board)
+            if !issues.isEmpty { throw ConfigIssueList(issues: issues) }
+        }
         if broker != nil || device != nil {
             if let b = broker { config.mqtt.broker = b }
             if let d = device { config.device = d }
