@@ -99,6 +99,31 @@ import VigilTestSupport
         #expect(sc["gpio_edges"] == 300 && sc["gpio_repeated_edges"] == 0 && sc["gpio_errors"] == 0, "\(sc)")
         #expect(s["pulsegen-edges"].contains { $0.contains("rising=150") }, "\(s["pulsegen-edges"])")
 
+        // 2b. Debounce on a real line: 5 bounces then a 600 ms hold are one press of 605 ms, though
+        //     the kernel delivered all 12 edges; a level input held 1.5 s reads 1 in 3 windows of 0.5 s.
+        let contact = Self.readings(s["read-contact"], source: "contacts")
+        #expect(contact.filter { $0.channel == "presses" }.map(\.value).reduce(0, +) == 1, "\(s["read-contact"])")
+        let pressed = contact.filter { $0.channel == "pressed" }.map(\.value).reduce(0, +) * 0.5
+        #expect(abs(pressed - 0.605) < 0.002, "\(pressed) s")
+        let door = contact.filter { $0.channel == "door" }.map { Int($0.value) }
+        #expect(door.filter { $0 == 1 }.count == 3, "\(door)")
+        #expect(door.drop { $0 == 0 }.prefix { $0 == 1 }.count == 3, "the three are one run: \(door)")
+        let cc = Self.counters(s["read-contact"], source: "contacts")
+        #expect(cc["gpio_edges"] == 14 && cc["gpio_repeated_edges"] == 0 && cc["gpio_errors"] == 0, "\(cc)")
+
+        // 2c. ±20 µs of jitter on every DHT22 pulse, and a DHT11: every frame exact.
+        let jittery = Self.readings(s["read-jitter"], source: "jittery")
+        #expect(jittery.map(\.value) == [18.3, 55.5, 18.4, 55.0, -12.7, 99.9, 0.1, 0.1, 30.0, 20.0], "\(s["read-jitter"])")
+        #expect(Self.counters(s["read-jitter"], source: "jittery")["dht_good"] == 5)
+        #expect(Self.counters(s["read-jitter"], source: "jittery")["dht_reads"] == 5)
+        let dht11 = Self.readings(s["read-jitter"], source: "old")
+        #expect(dht11.map(\.channel) == ["t11", "h11", "t11", "h11", "t11", "h11"])
+        #expect(dht11.map(\.value) == [24.1, 38.0, 25.0, 40.0, 26.2, 41.0], "\(s["read-jitter"])")
+        let c11 = Self.counters(s["read-jitter"], source: "old")
+        // After its three frames the DHT11 falls silent: later reads (how many depends on when the
+        // DHT22's last frame ends the run) are timeouts, never other failures.
+        #expect(c11["dht_good"] == 3 && c11["dht_checksum"] == 0 && c11["dht_short_frame"] == 0 && c11["dht_implausible"] == 0, "\(c11)")
+
         // 3. The agent end to end over MQTT: summaries with the good readings and the DHT counters;
         //    the silent frame made the source go down and the next good frame brought it back.
         var summaries: [String: [[String: Any]]] = [:]

@@ -58,6 +58,67 @@ section read-sound /tmp/read-sound.out
 section read-sound-log /tmp/read-sound.err
 section pulsegen-edges /tmp/pulsegen-edges.log
 
+# 2b. A bouncing contact (5 bounces of 0.5 ms, then held 600 ms) with a 20 ms debounce: one press
+#     of 605 ms, though the kernel saw 12 edges; then a level input held active for 1.5 s.
+cat >/tmp/contact.yaml <<'EOF'
+device: vm-gw
+board: none
+sources:
+  - kind: gpio
+    name: contacts
+    chip: vigil-sim
+    window: 500ms
+    inputs:
+      - { line: 6, mode: activity, edges: presses, duty: pressed, debounce: 20ms }
+      - { line: 7, mode: level, channel: door }
+EOF
+echo pull-down >"$SIM_SYSFS/sim_gpio6/pull"
+echo pull-down >"$SIM_SYSFS/sim_gpio7/pull"
+( pulsegen edges --line-dir "$SIM_SYSFS/sim_gpio6" --bursts 5x500/500,1x600000/1000 --gap-ms 0 --start-delay-ms 1200 &&
+  pulsegen edges --line-dir "$SIM_SYSFS/sim_gpio7" --bursts 1x1500000/1000 --start-delay-ms 500 ) 2>/tmp/pulsegen-contact.log &
+gen=$!
+"$VIGIL" read -c /tmp/contact.yaml --duration 6 --log-level info >/tmp/read-contact.out 2>/tmp/read-contact.err || status=1
+wait $gen || status=1
+section read-contact /tmp/read-contact.out
+section read-contact-log /tmp/read-contact.err
+section pulsegen-contact /tmp/pulsegen-contact.log
+
+# 2c. DHT22 frames with ±20 µs of seeded jitter on every pulse, and a DHT11 (18 ms start pulse, its
+#     own byte layout): every frame decodes to its exact values.
+cat >/tmp/jitter.yaml <<'EOF'
+device: vm-gw
+board: none
+sources:
+  - kind: dht
+    name: jittery
+    model: dht22
+    chip: vigil-sim
+    line: 3
+    interval: 2s
+    retries: 0
+  - kind: dht
+    name: old
+    model: dht11
+    chip: vigil-sim
+    line: 2
+    interval: 2s
+    retries: 0
+    channels: { temperature: t11, humidity: h11 }
+EOF
+pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio3" --model dht22 --jitter-us 20 --seed 11 \
+    --frames 18.3/55.5,18.4/55.0,-12.7/99.9,0.1/0.1,30.0/20.0 2>/tmp/pulsegen-jitter.log &
+gen=$!
+pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio2" --model dht11 --jitter-us 10 --seed 12 \
+    --frames 24.1/38.0,25.0/40.0,26.2/41.0 2>/tmp/pulsegen-dht11.log &
+gen11=$!
+"$VIGIL" read -c /tmp/jitter.yaml --count 16 --duration 60 --log-level info >/tmp/read-jitter.out 2>/tmp/read-jitter.err || status=1
+wait $gen || status=1
+wait $gen11 || status=1
+section read-jitter /tmp/read-jitter.out
+section read-jitter-log /tmp/read-jitter.err
+section pulsegen-jitter /tmp/pulsegen-jitter.log
+section pulsegen-dht11 /tmp/pulsegen-dht11.log
+
 # 3. The agent end to end: DHT22 → detectors → MQTT (mosquitto in the guest on 127.0.0.1).
 #    Summaries carry the DHT counters; a silent sensor gives source_down, its return source_up.
 #    Reads at 2, 4, 6, 8 and 10 s of the agent's 11.
