@@ -132,16 +132,16 @@ import Foundation
         #expect(c.channelNames.map(\.name) == ["temperature", "humidity", "sound_events", "sound_duty", "door"])
         let onPi5 = try Agent.buildSources(c, board: Boards.named("rpi-5"))
         #expect((onPi5[0] as? DHTSource)?.chipName == "pinctrl-rp1")
-        #expect((onPi5[1] as? DigitalInputSource)?.portDescription == "pinctrl-rp1 lines 17,27")
+        #expect((onPi5[1] as? DigitalInputSource)?.portDescription == "pinctrl-rp1 lines 27,22")
         #expect(throws: ConfigIssueList.self) { try Agent.buildSources(c, board: .some(nil)) }
     }
 
     @Test func checkWithABoardChecksTheConfigsLinesAgainstIt() throws {
-        let yaml = try String(contentsOfFile: Self.example, encoding: .utf8).replacing("line: 27,", with: "line: 15,")
+        let yaml = try String(contentsOfFile: Self.example, encoding: .utf8).replacing("line: 22,", with: "line: 15,")
         let check = try VigilProcess(config: yaml, command: "check", arguments: ["--board", "rpi-5"])
         #expect(check.waitForExit(timeout: 30))
         #expect(check.exitStatus == 78)
-        #expect(check.stderr.hasSuffix("vigil.yaml:42:11: sources[1].inputs[1].line: GPIO15 (header pin 10) is reserved on Raspberry Pi 5: RXD0 of UART0 (/dev/ttyAMA0 with dtparam=uart0=on); free for sensors: 2-13, 16-27"), "\(check.stderr)")
+        #expect(check.stderr.hasSuffix("vigil.yaml:43:11: sources[1].inputs[1].line: GPIO15 (header pin 10) is reserved on Raspberry Pi 5: RXD0 of UART0 (/dev/ttyAMA0 with dtparam=uart0=on); free for sensors: 2-13, 16-27"), "\(check.stderr)")
         let ok = try VigilProcess(config: try String(contentsOfFile: Self.example, encoding: .utf8), command: "check", arguments: ["--board", "rpi-5"])
         #expect(ok.waitForExit(timeout: 30))
         #expect(ok.exitStatus == 0, "\(ok.stderr)")

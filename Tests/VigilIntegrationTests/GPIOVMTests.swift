@@ -111,6 +111,12 @@ import VigilTestSupport
         let cc = Self.counters(s["read-contact"], source: "contacts")
         #expect(cc["gpio_edges"] == 14 && cc["gpio_repeated_edges"] == 0 && cc["gpio_errors"] == 0, "\(cc)")
 
+        // `vigil probe` while vigil read held lines 6 and 7.
+        #expect(s["probe"].contains("  /dev/gpiochip0  gpiochip0  \"vigil-sim\"  8 lines"), "\(s["probe"])")
+        #expect(s["probe"].contains("       5  \"line5\"       input"))
+        #expect(s["probe"].contains("       6  \"line6\"       input  used by \"vigil\""))
+        #expect(s["probe"].contains("       7  \"line7\"       input  used by \"vigil\""))
+
         // 2c. ±20 µs of jitter on every DHT22 pulse, and a DHT11: every frame exact.
         let jittery = Self.readings(s["read-jitter"], source: "jittery")
         #expect(jittery.map(\.value) == [18.3, 55.5, 18.4, 55.0, -12.7, 99.9, 0.1, 0.1, 30.0, 20.0], "\(s["read-jitter"])")

@@ -77,7 +77,12 @@ echo pull-down >"$SIM_SYSFS/sim_gpio7/pull"
 ( pulsegen edges --line-dir "$SIM_SYSFS/sim_gpio6" --bursts 5x500/500,1x600000/1000 --gap-ms 0 --start-delay-ms 1200 &&
   pulsegen edges --line-dir "$SIM_SYSFS/sim_gpio7" --bursts 1x1500000/1000 --start-delay-ms 500 ) 2>/tmp/pulsegen-contact.log &
 gen=$!
+# While vigil holds lines 6 and 7, `vigil probe` shows who uses them.
+( sleep 1; "$VIGIL" probe >/tmp/probe.out 2>&1 ) &
+probe=$!
 "$VIGIL" read -c /tmp/contact.yaml --duration 6 --log-level info >/tmp/read-contact.out 2>/tmp/read-contact.err || status=1
+wait $probe || status=1
+section probe /tmp/probe.out
 wait $gen || status=1
 section read-contact /tmp/read-contact.out
 section read-contact-log /tmp/read-contact.err

@@ -229,14 +229,13 @@ public struct GPIOLineInfo: Sendable, Equatable {
     public var bias: String
     public var used: Bool
 
-    /// `  4 "GPIO4"  input  used by "vigil"`
+    /// `   4  "GPIO4"       input  used by "vigil"`
     public var probeLine: String {
-        var s = "\(offset)".leftPadded(4) + "  " + (name.map { "\"\($0)\"" } ?? "unnamed").padded(12)
-        s += "  " + (output ? "output" : "input ")
-        if activeLow { s += "  active-low" }
-        if bias != "as-is" { s += "  \(bias)" }
-        if used { s += "  used by \"\(consumer ?? "kernel")\"" }
-        return s
+        var parts = ["\(offset)".leftPadded(4), (name.map { "\"\($0)\"" } ?? "unnamed").padded(12), output ? "output" : "input"]
+        if activeLow { parts.append("active-low") }
+        if bias != "as-is" { parts.append(bias) }
+        if used { parts.append("used by \"\(consumer ?? "kernel")\"") }
+        return parts.joined(separator: "  ")
     }
 }
 
