@@ -193,17 +193,13 @@ public final class Agent: @unchecked Sendable {
 
     public func start() {
         for r in running {
-            let box = Unmanaged.passRetained(ThreadBody { [stopSignal] in
-                r.source.run(into: ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal), until: stopSignal)
-            })
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { arg in
-                let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-                body.run()
-                return nil
-            }, box.toOpaque())
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            r.thread = tid
+            do {
+                r.thread = try Threads.start { [stopSignal] in
+                    r.source.run(into: ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal), until: stopSignal)
+                }
+            } catch {
+                preconditionFailure("source \(r.source.name): \(error)")
+            }
             logger.info("source started", metadata: ["source": "\(r.source.name)", "channels": "\(r.source.channels.map(\.name).joined(separator: ","))"])
         }
     }
@@ -229,9 +225,4 @@ public final class Agent: @unchecked Sendable {
 public struct ConfigIssueList: Error, Sendable {
     public var issues: [ConfigIssue]
     public init(issues: [ConfigIssue]) { self.issues = issues }
-}
-
-final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

@@ -80,7 +80,7 @@ public final class HealthReporter: Sendable {
 
     /// Starts the timer thread: the first report one interval after start.
     public func start() {
-        let box = Unmanaged.passRetained(ThreadBody { [self] in
+        let started = try? Threads.start { [self] in
             var due = Clock.monotonicNanos() + intervalNanos
             while !stopSignal.isRaised {
                 let now = Clock.monotonicNanos()
@@ -90,14 +90,8 @@ public final class HealthReporter: Sendable {
                 }
                 Clock.sleep(untilMonotonic: min(due, Clock.monotonicNanos() + 100_000_000))
             }
-        })
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { arg in
-            let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box.toOpaque())
-        if rc == 0 { thread.withLock { $0 = tid } } else { box.release() }
+        }
+        if let started { thread.withLock { $0 = started } }
     }
 
     /// Stops the timer thread (no final report: the next run's first report carries what is left).

@@ -124,14 +124,12 @@ public final class SystemdService: Sendable {
         }
         logger.debug("notified systemd: ready", metadata: ["socket": "\(notifier.socketName ?? "")",
                      "watchdog_ms": "\(watchdogInterval.map { String($0 * 2 / 1_000_000) } ?? "off")"])
-        let box = Unmanaged.passRetained(ThreadBody { [self] in loop(first: first) })
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { arg in
-            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-            return nil
-        }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        thread.withLock { $0 = tid }
+        do {
+            let started = try Threads.start { [self] in loop(first: first) }
+            thread.withLock { $0 = started }
+        } catch {
+            preconditionFailure("systemd notifier: \(error)")
+        }
     }
 
     /// Stops the periodic thread (no more watchdog pings) and sends `STOPPING=1`.

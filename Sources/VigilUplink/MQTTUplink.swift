@@ -148,21 +148,10 @@ public final class MQTTUplink: Sendable {
     public func start() {
         lifecycle.withLock { phase in
             guard case .idle = phase else { return }
-            let context = Unmanaged.passRetained(self).toOpaque()
-            #if canImport(Darwin)
-            var thread: pthread_t?
-            #else
-            var thread = pthread_t()
-            #endif
-            let rc = pthread_create(&thread, nil, { context in
-                // The thread keeps the uplink alive until it returns.
-                let uplink = Unmanaged<MQTTUplink>.fromOpaque(context!).takeRetainedValue()
-                uplink.runLoop()
-                return nil
-            }, context)
-            guard rc == 0 else {
-                Unmanaged<MQTTUplink>.fromOpaque(context).release()
-                logger.critical("MQTT uplink to \(endpoint) could not start its thread: \(String(cString: strerror(rc)))")
+            // The thread keeps the uplink alive until it returns.
+            let thread: Threads.Handle
+            do { thread = try Threads.start { [self] in runLoop() } } catch {
+                logger.critical("MQTT uplink to \(endpoint) could not start its thread: \(error)")
                 phase = .stopped
                 return
             }

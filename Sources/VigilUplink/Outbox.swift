@@ -383,20 +383,9 @@ public final class Outbox: Sendable {
 
     private func startSyncThread() {
         // The thread keeps the outbox alive until `close` stops it.
-        let context = Unmanaged.passRetained(self).toOpaque()
-        #if canImport(Darwin)
-        var thread: pthread_t?
-        #else
-        var thread = pthread_t()
-        #endif
-        let rc = pthread_create(&thread, nil, { context in
-            let outbox = Unmanaged<Outbox>.fromOpaque(context!).takeRetainedValue()
-            outbox.syncLoop()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Outbox>.fromOpaque(context).release()
-            logger.error("outbox: could not start its sync thread (\(String(cString: strerror(rc)))); syncing on every append instead")
+        let thread: Threads.Handle
+        do { thread = try Threads.start { [self] in syncLoop() } } catch {
+            logger.error("outbox: could not start its sync thread (\(error)); syncing on every append instead")
             return
         }
         syncThread.withLock { $0 = thread }

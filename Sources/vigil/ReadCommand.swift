@@ -54,7 +54,7 @@ struct Read: ParsableCommand {
         var threads: [pthread_t] = []
         for s in sources {
             let sink = PrintingSink(source: s, printed: printed, limit: limit, stop: stop)
-            threads.append(startThread { s.run(into: sink, until: stop) })
+            threads.append(try Threads.start { s.run(into: sink, until: stop) })
         }
         // The main thread waits for a signal, the deadline or the count.
         let deadline = Clock.monotonicNanos() + Int64((duration ?? (count == nil ? 30 : 86_400 * 365)) * 1e9)
@@ -103,17 +103,4 @@ final class ReadingCount: Sendable {
 func writeOut(_ line: String) {
     var bytes = Array((line + "\n").utf8)
     bytes.withUnsafeMutableBytes { _ = write(1, $0.baseAddress, $0.count) }
-}
-
-/// Runs `body` on a new thread.
-func startThread(_ body: @escaping () -> Void) -> pthread_t {
-    final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
-    let box = Unmanaged.passRetained(Box(body))
-    var tid = pthread_t()
-    let rc = pthread_create(&tid, nil, { arg in
-        Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
-        return nil
-    }, box.toOpaque())
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    return tid
 }
