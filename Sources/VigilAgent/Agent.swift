@@ -125,49 +125,35 @@ public final class Agent: @unchecked Sendable {
         var sources: [Source] = []
         var issues: [ConfigIssue] = []
         for (i, sc) in config.sources.enumerated() {
+            let at = ["sources", "\(i)"]
+            let log = sourceLogger(logger, source: sc.name)
+            /// Builds one source; its config problems are placed under `sources[i]`.
+            func build(_ make: () throws(SourceConfigError) -> Source) {
+                do { sources.append(try make()) } catch { issues += error.issues.map { ConfigIssue(at + $0.path, $0.message) } }
+            }
+            /// A GPIO source's chip: its own, or the board's header chip.
+            func chip(_ own: String?) -> String? {
+                if let c = own ?? board?.headerChip.label { return c }
+                issues.append(ConfigIssue(at + ["chip"], BoardDetection.noChipMessage(config)))
+                return nil
+            }
             switch sc {
             case .simulator(let s):
                 do { sources.append(try SimulatorSource(config: s)) } catch {
-                    issues.append(ConfigIssue(["sources", "\(i)"] + error.path, error.message))
+                    issues.append(ConfigIssue(at + error.path, error.message))
                 }
             case .serial(let s):
-                do {
-                    sources.append(try SerialSource(config: s, log: sourceLogger(logger, source: s.name)))
-                } catch {
-                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
-                }
+                build { () throws(SourceConfigError) in try SerialSource(config: s, log: log) }
             case .dht(let s):
-                guard let chip = s.chip ?? board?.headerChip.label else {
-                    issues.append(ConfigIssue(["sources", "\(i)", "chip"], BoardDetection.noChipMessage(config)))
-                    continue
-                }
-                do {
-                    sources.append(try DHTSource(config: s, chip: chip, board: board, log: sourceLogger(logger, source: s.name)))
-                } catch {
-                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
-                }
+                guard let chip = chip(s.chip) else { continue }
+                build { () throws(SourceConfigError) in try DHTSource(config: s, chip: chip, board: board, log: log) }
             case .gpio(let s):
-                guard let chip = s.chip ?? board?.headerChip.label else {
-                    issues.append(ConfigIssue(["sources", "\(i)", "chip"], BoardDetection.noChipMessage(config)))
-                    continue
-                }
-                do {
-                    sources.append(try DigitalInputSource(config: s, chip: chip, board: board, log: sourceLogger(logger, source: s.name)))
-                } catch {
-                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
-                }
+                guard let chip = chip(s.chip) else { continue }
+                build { () throws(SourceConfigError) in try DigitalInputSource(config: s, chip: chip, board: board, log: log) }
             case .dhtIIO(let s):
-                do {
-                    sources.append(try DHTIIOSource(config: s, log: sourceLogger(logger, source: s.name)))
-                } catch {
-                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
-                }
+                build { () throws(SourceConfigError) in try DHTIIOSource(config: s, log: log) }
             case .ds18b20(let s):
-                do {
-                    sources.append(try DS18B20Source(config: s, log: sourceLogger(logger, source: s.name)))
-                } catch {
-                    issues += error.issues.map { ConfigIssue(["sources", "\(i)"] + $0.path, $0.message) }
-                }
+                build { () throws(SourceConfigError) in try DS18B20Source(config: s, log: log) }
             }
         }
         if !issues.isEmpty { throw ConfigIssueList(issues: issues) }

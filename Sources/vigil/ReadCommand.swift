@@ -31,11 +31,7 @@ struct Read: ParsableCommand {
     var logLevel: String = "warning"
 
     func run() throws {
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        var stopSignals = blockStopSignals()
 
         var config = loadConfig(self.config)
         if let name = source {

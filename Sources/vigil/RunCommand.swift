@@ -28,11 +28,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         // Block the stop signals before any thread starts, so only `sigwait` below sees them.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        var stopSignals = blockStopSignals()
 
         let config = loadConfig(self.config, broker: broker, device: device)
         let level = Logger.Level(rawValue: logLevel ?? config.logLevel.rawValue) ?? .info

@@ -18,6 +18,17 @@ struct Vigil: ParsableCommand {
     )
 }
 
+/// Blocks SIGTERM and SIGINT in this thread (and the threads it starts later), so only the main
+/// thread's `sigwait`/`sigtimedwait` on the returned set sees them.
+func blockStopSignals() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGTERM)
+    sigaddset(&set, SIGINT)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+    return set
+}
+
 /// Prints config problems and exits with EX_CONFIG (78), so systemd does not restart-loop.
 func exitWithConfigError(_ text: String) -> Never {
     printError(text)

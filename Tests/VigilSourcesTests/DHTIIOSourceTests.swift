@@ -35,28 +35,6 @@ struct SysfsTree {
     func remove() { try? FileManager.default.removeItem(atPath: root) }
 }
 
-/// What a source delivered, from the source's thread.
-final class SysfsSink: ReadingSink, Sendable {
-    struct Reading: Sendable, Equatable {
-        var channel: Int
-        var value: Double
-        var mono: Int64
-        var wall: Int64
-    }
-    private let state = Mutex<(readings: [Reading], idles: [Int64])>(([], []))
-
-    func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64) {
-        state.withLock { $0.readings.append(Reading(channel: channel, value: value, mono: monoNanos, wall: wallNanos)) }
-    }
-    func idle(monoNanos: Int64, wallNanos: Int64) { state.withLock { $0.idles.append(monoNanos) } }
-
-    var readings: [Reading] { state.withLock { $0.readings } }
-    var values: [[Double]] { readings.map { [Double($0.channel), $0.value] } }
-    var count: Int { state.withLock { $0.readings.count } }
-    var idleTimes: [Int64] { state.withLock { $0.idles } }
-    func values(channel: Int) -> [Double] { readings.filter { $0.channel == channel }.map(\.value) }
-}
-
 /// Log lines and up/down transitions a source reported.
 final class SysfsEvents: Sendable {
     struct Change: Sendable, Equatable, CustomStringConvertible {
@@ -80,39 +58,6 @@ final class SysfsEvents: Sendable {
     var changes: [Change] { state.withLock { $0.changes } }
     var lines: [String] { state.withLock { $0.lines.map(\.1) } }
     func lines(_ level: SourceLogLevel) -> [String] { state.withLock { $0.lines.filter { $0.0 == level }.map(\.1) } }
-}
-
-/// A source running on its own thread.
-final class RunningSysfsSource: Sendable {
-    let sink = SysfsSink()
-    let stop = StopSignal()
-    private let finished = Atomic<Bool>(false)
-
-    init(_ source: any Source) {
-        Thread.detachNewThread { [self] in
-            source.run(into: self.sink, until: self.stop)
-            self.finished.store(true, ordering: .releasing)
-        }
-    }
-
-    var isFinished: Bool { finished.load(ordering: .acquiring) }
-
-    /// Raises stop; true when `run` returned within `seconds`.
-    @discardableResult
-    func stopAndJoin(within seconds: Double = 2) -> Bool {
-        stop.raise()
-        return sysfsWait(seconds) { isFinished }
-    }
-}
-
-/// Polls `condition` every 5 ms for at most `seconds`.
-func sysfsWait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(5_000)
-    }
-    return condition()
 }
 
 /// A reader that fails with a chosen errno for paths ending in a chosen suffix, and reads the
@@ -252,7 +197,7 @@ final class FailingReader: Sendable {
 
     /// One scheduled reading with no deadline in sight.
     @discardableResult
-    static func cycle(_ source: DHTIIOSource, _ sink: SysfsSink, deadline: Int64 = .max) -> Bool {
+    static func cycle(_ source: DHTIIOSource, _ sink: CollectingSink, deadline: Int64 = .max) -> Bool {
         var last: Int64? = nil
         return source.readCycle(sink, StopSignal(), deadline: deadline, lastStart: &last)
     }
@@ -268,7 +213,7 @@ final class FailingReader: Sendable {
         #expect(source.channels == [ChannelInfo(name: "air_temp", unit: "°C"), ChannelInfo(name: "air_rh", unit: "%RH")])
         #expect(source.portDescription == "iio device 'dht11' under \(tree.root)")
 
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         let before = (Clock.monotonicNanos(), Clock.wallNanos())
         #expect(Self.cycle(source, sink))
         let after = (Clock.monotonicNanos(), Clock.wallNanos())
@@ -295,7 +240,7 @@ final class FailingReader: Sendable {
         defer { tree.remove() }
         Self.device(tree, "dev", name: "whatever", temperature: "-4200\n", humidity: "100000\n")
         let source = try DHTIIOSource(config: Self.config(tree, path: tree.path("dev")))
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         #expect(Self.cycle(source, sink))
         #expect(sink.readings.map(\.value) == [-4.2, 100])
         #expect(source.portDescription == tree.path("dev"))
@@ -310,7 +255,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 20_000_000, readFile: failing.reader)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         let start = Clock.monotonicNanos()
         #expect(Self.cycle(source, sink))
         #expect(Clock.monotonicNanos() - start >= 20_000_000)
@@ -333,7 +278,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 5_000_000, readFile: failing.reader)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         let dir = tree.path("iio:device0")
         let reason = "\(dir)/in_temp_input: Connection timed out"
 
@@ -366,7 +311,7 @@ final class FailingReader: Sendable {
         let failing = FailingReader()
         failing.failAlways("/in_temp_input", with: EIO)
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 5), retryDelay: 200_000_000, readFile: failing.reader)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         // A retry 200 ms after the first failure is before the deadline, a second one would not be.
         #expect(!Self.cycle(source, sink, deadline: Clock.monotonicNanos() + 300_000_000))
         let c = source.counters
@@ -387,7 +332,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000, readFile: failing.reader)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         #expect(!Self.cycle(source, sink))
         #expect(sink.count == 0)   // the temperature alone is not delivered
         let c = source.counters
@@ -403,7 +348,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000)
         events.observe(source)
-        #expect(!Self.cycle(source, SysfsSink()))
+        #expect(!Self.cycle(source, CollectingSink()))
         let c = source.counters
         #expect(c.otherErrors == 2 && c.retries == 1 && c.lost == 1 && c.eio == 0 && c.missing == 0)
         #expect(events.changes.map(\.reason) == ["\(tree.path("iio:device0"))/in_temp_input: Is a directory"])
@@ -417,11 +362,11 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let a = DHTIIOSource(unvalidated: Self.config(tree, path: tree.path("iio:device0"), retries: 0), log: events.logger)
         events.observe(a)
-        #expect(!Self.cycle(a, SysfsSink()))
+        #expect(!Self.cycle(a, CollectingSink()))
         #expect(a.counters.garbage == 1 && a.counters.lost == 1)
         let b = DHTIIOSource(unvalidated: Self.config(tree, deviceName: "dht11@17", retries: 0), log: events.logger)
         events.observe(b)
-        #expect(!Self.cycle(b, SysfsSink()))
+        #expect(!Self.cycle(b, CollectingSink()))
         #expect(b.counters.garbage == 1)
         #expect(events.changes.map(\.reason) == [
             "\(tree.path("iio:device0"))/in_temp_input: not a whole number of milli-units: '23.1'",
@@ -436,7 +381,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         #expect(!Self.cycle(source, sink))
         var c = source.counters
         #expect(c.missing == 1 && c.retries == 0 && c.lost == 1 && c.device == nil)
@@ -458,7 +403,7 @@ final class FailingReader: Sendable {
         let path = tree.path("iio:device0")
         let source = DHTIIOSource(unvalidated: Self.config(tree, path: path), retryDelay: 1_000_000)
         events.observe(source)
-        #expect(!Self.cycle(source, SysfsSink()))
+        #expect(!Self.cycle(source, CollectingSink()))
         #expect(source.counters.missing == 1 && source.counters.retries == 0)
         #expect(events.changes == [.init(up: false, device: path, reason: "\(path)/in_temp_input: No such file or directory")])
     }
@@ -470,7 +415,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         #expect(Self.cycle(source, sink))
         tree.delete("iio:device0")
         #expect(!Self.cycle(source, sink))
@@ -495,12 +440,12 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let vague = DHTIIOSource(unvalidated: Self.config(tree))
         events.observe(vague)
-        #expect(!Self.cycle(vague, SysfsSink()))
+        #expect(!Self.cycle(vague, CollectingSink()))
         #expect(vague.counters.missing == 1)
         #expect(events.changes.map(\.reason) == ["2 iio devices match device_name 'dht11' under \(tree.root): iio:device0 (dht11@4), iio:device1 (dht11@17); set path or the full name as device_name"])
 
         let exact = try DHTIIOSource(config: Self.config(tree, deviceName: "dht11@17"))
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         #expect(Self.cycle(exact, sink))
         #expect(sink.readings.map(\.value) == [19, 45.2])
         #expect(exact.counters.device == tree.path("iio:device1"))
@@ -511,8 +456,8 @@ final class FailingReader: Sendable {
         defer { tree.remove() }
         Self.device(tree, "iio:device0")
         let source = try DHTIIOSource(config: Self.config(tree, interval: .seconds(10)))
-        let running = RunningSysfsSource(source)
-        #expect(sysfsWait(2) { running.sink.count == 2 })
+        let running = RunningSource(source)
+        #expect(waitUntil(2) { running.sink.count == 2 })
         usleep(1_100_000)
         let stopAt = Clock.monotonicNanos()
         #expect(running.stopAndJoin(within: 1))
@@ -533,14 +478,14 @@ final class FailingReader: Sendable {
         let source = DHTIIOSource(unvalidated: Self.config(tree, interval: .milliseconds(100), retries: 1), log: events.logger,
                                   retryDelay: 30_000_000, readFile: failing.reader)
         events.observe(source)
-        let running = RunningSysfsSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
-        #expect(sysfsWait(3) { running.sink.count >= 6 })
+        #expect(waitUntil(3) { running.sink.count >= 6 })
         failing.failAlways("/in_temp_input", with: EIO)
-        #expect(sysfsWait(3) { source.counters.lost >= 3 })
+        #expect(waitUntil(3) { source.counters.lost >= 3 })
         failing.heal()
         let readsBefore = source.counters.reads
-        #expect(sysfsWait(3) { source.counters.reads >= readsBefore + 3 })
+        #expect(waitUntil(3) { source.counters.reads >= readsBefore + 3 })
         #expect(running.stopAndJoin())
 
         let dir = tree.path("iio:device0")

@@ -141,7 +141,7 @@ enum W1 {
         #expect(source.channels.allSatisfy { $0.unit == "°C" })
         #expect(source.portDescription == tree.root)
 
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         source.readAll(sink, StopSignal())
         #expect(sink.values == [[0, 23.125], [1, -10.125], [2, 23.0], [10, 21.5]])
         var want = DS18B20Counters()
@@ -195,7 +195,7 @@ enum W1 {
         let events = SysfsEvents()
         let source = try DS18B20Source(config: Self.config(tree, [DS18B20SensorConfig(id: id, channel: "tank")]), log: events.logger)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         source.readAll(sink, StopSignal())
         source.readAll(sink, StopSignal())
         tree.write("\(id)/w1_slave", W1.good)
@@ -218,7 +218,7 @@ enum W1 {
         let events = SysfsEvents()
         let source = try DS18B20Source(unvalidated: Self.config(tree, nil), readFile: failing.reader)
         events.observe(source)
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         source.readAll(sink, StopSignal())
         #expect(sink.values == [[1, -10.125]])
         #expect(source.sourceCounters?[counter] == 1)
@@ -236,7 +236,7 @@ enum W1 {
         tree.mkdir("00-400000000000")
         let source = try DS18B20Source(config: Self.config(tree, nil))
         #expect(source.channels.map(\.name) == ["ds18b20_0000075f4e21", "ds18b20_00000a1b2c3d"])
-        let sink = SysfsSink()
+        let sink = CollectingSink()
         source.readAll(sink, StopSignal())
         #expect(sink.values == [[0, 23.125], [1, -10.125]])
     }
@@ -275,16 +275,16 @@ enum W1 {
                                                                           DS18B20SensorConfig(id: b, channel: "bottom")],
                                                                   interval: .milliseconds(50)), log: events.logger)
         events.observe(source)
-        let running = RunningSysfsSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
-        #expect(sysfsWait(3) { running.sink.values(channel: 0).count >= 2 })
+        #expect(waitUntil(3) { running.sink.values(channel: 0).count >= 2 })
         tree.delete(a)
-        #expect(sysfsWait(3) { source.counters.missing >= 3 })
+        #expect(waitUntil(3) { source.counters.missing >= 3 })
         let bottomWhileDown = running.sink.values(channel: 1).count
-        #expect(sysfsWait(3) { running.sink.values(channel: 1).count >= bottomWhileDown + 2 })
+        #expect(waitUntil(3) { running.sink.values(channel: 1).count >= bottomWhileDown + 2 })
         let topWhileDown = running.sink.values(channel: 0).count
         tree.write("\(a)/w1_slave", W1.twentyOneAndAHalf)
-        #expect(sysfsWait(3) { running.sink.values(channel: 0).count >= topWhileDown + 2 })
+        #expect(waitUntil(3) { running.sink.values(channel: 0).count >= topWhileDown + 2 })
         #expect(running.stopAndJoin())
 
         let da = tree.path(a), db = tree.path(b)
@@ -307,8 +307,8 @@ enum W1 {
         defer { tree.remove() }
         tree.write("\(Self.id(1))/w1_slave", W1.good)
         let source = try DS18B20Source(config: Self.config(tree, nil, interval: .seconds(5)))
-        let running = RunningSysfsSource(source)
-        #expect(sysfsWait(2) { running.sink.count == 1 })
+        let running = RunningSource(source)
+        #expect(waitUntil(2) { running.sink.count == 1 })
         usleep(1_100_000)
         let stopAt = Clock.monotonicNanos()
         #expect(running.stopAndJoin(within: 1))

@@ -44,7 +44,7 @@ import VigilCore
         let log = SerialEventLog()
         source.setStateObserver(log.observer)
         let stop = StopSignal()
-        let sink = SerialCollectingSink()
+        let sink = CollectingSink()
         let done = Atomic<Bool>(false)
         Thread.detachNewThread { source.run(into: sink, until: stop); done.store(true, ordering: .releasing) }
         #expect(waitUntil(5) { source.counters.gpioErrors >= 1 })

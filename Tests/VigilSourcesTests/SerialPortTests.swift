@@ -31,7 +31,7 @@ import VigilCore
         let source = try SerialSource(config: SerialSourceConfig(path: "/dev/ttyUSB99", reopenMin: .milliseconds(100), fields: espFields),
                                       log: log.logger, onStateChange: log.observer)
         #expect(throws: SerialPortError.self) { try source.openDevice() }
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         #expect(waitUntil(3) { source.counters.openFailures >= 2 })
         #expect(running.stopAndJoin())
         #expect(source.counters.isOpen == false)

@@ -26,7 +26,7 @@ import VigilCore
         defer { pty.close() }
         let log = SerialEventLog()
         let source = try SerialSource(config: Self.config(pty.path, format: format), log: log.logger, onStateChange: log.observer)
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         #expect(source.counters.device == pty.path)
@@ -66,7 +66,7 @@ import VigilCore
         let pty = try VirtualSerialPort()
         defer { pty.close() }
         let source = try SerialSource(config: Self.config(pty.path))
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         for piece in ["t=2", "1.5,h", "=4", "0\r", "\nsnd=", "7", "\r", "\n"] {
@@ -83,7 +83,7 @@ import VigilCore
         defer { pty.close() }
         let log = SerialEventLog()
         let source = try SerialSource(config: Self.config(pty.path, maxLineLength: 32), log: log.logger)
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         // Boot noise, an overlong line, a debug print, then readings with an extra field.
@@ -108,7 +108,7 @@ import VigilCore
         let pty = try VirtualSerialPort()
         defer { pty.close() }
         let source = try SerialSource(config: Self.config(pty.path, format: .json))
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         let formatter = SerialLineFormatter(format: .json, fields: Self.names)
@@ -129,7 +129,7 @@ import VigilCore
         var pty = try VirtualSerialPort(link: link)
         let log = SerialEventLog()
         let source = try SerialSource(config: Self.config(link), log: log.logger, onStateChange: log.observer)
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         pty.write(line: "t=1,h=2,snd=3\r\n", waitMilliseconds: 1000)
@@ -189,7 +189,7 @@ import VigilCore
         var (socat, input) = try startSocat()
         defer { stopSocat(socat, input) }
         #expect(waitUntil(3) { FileManager.default.fileExists(atPath: link) })
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
         input.write(Data("t=1,h=2,snd=3\n".utf8))
@@ -216,7 +216,7 @@ import VigilCore
         config.reopenMin = .seconds(5)
         config.reopenMax = .seconds(5)
         let source = try SerialSource(config: config)
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         usleep(900_000)
         let started = Date()
         #expect(running.stopAndJoin(within: 1))
@@ -231,7 +231,7 @@ import VigilCore
         let pty = try VirtualSerialPort()
         defer { pty.close() }
         let source = try SerialSource(config: Self.config(pty.path))
-        let running = RunningSerialSource(source)
+        let running = RunningSource(source)
         #expect(waitUntil(3) { source.counters.isOpen })
         let from = running.sink.idleTimes.count
         usleep(900_000)

@@ -4,29 +4,33 @@ import Testing
 import VigilCore
 @testable import VigilSources
 
-/// A reading as a serial source delivered it.
-struct SerialReading: Sendable {
+/// A reading as a source delivered it.
+struct SourceReading: Sendable, Equatable {
     var channel: Int
     var value: Double
     var mono: Int64
     var wall: Int64
 }
 
-/// Collects what a source delivers, from the source's thread.
-final class SerialCollectingSink: ReadingSink, Sendable {
-    private let state = Mutex<(readings: [SerialReading], idles: [Int64])>(([], []))
+/// Collects what a source delivers, from the source's thread (every source kind's tests use it).
+final class CollectingSink: ReadingSink, Sendable {
+    typealias Reading = SourceReading
+    private let state = Mutex<(readings: [SourceReading], idles: [Int64])>(([], []))
 
     func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64) {
-        state.withLock { $0.readings.append(SerialReading(channel: channel, value: value, mono: monoNanos, wall: wallNanos)) }
+        state.withLock { $0.readings.append(SourceReading(channel: channel, value: value, mono: monoNanos, wall: wallNanos)) }
     }
 
     func idle(monoNanos: Int64, wallNanos: Int64) {
         state.withLock { $0.idles.append(monoNanos) }
     }
 
-    var readings: [SerialReading] { state.withLock { $0.readings } }
+    var readings: [SourceReading] { state.withLock { $0.readings } }
     var count: Int { state.withLock { $0.readings.count } }
     var idleTimes: [Int64] { state.withLock { $0.idles } }
+    /// `[channel, value]` per reading, in order.
+    var values: [[Double]] { readings.map { [Double($0.channel), $0.value] } }
+    func values(channel: Int) -> [Double] { readings.filter { $0.channel == channel }.map(\.value) }
 
     /// Readings grouped into rows of `channels` values (a data line delivers one per channel).
     func rows(channels: Int) -> [[Double]] {
@@ -49,14 +53,14 @@ final class SerialEventLog: Sendable {
     var changes: [(up: Bool, reason: String)] { state.withLock { $0.changes.map { (up: $0.0, reason: $0.1) } } }
 }
 
-/// A serial source running on its own thread.
-final class RunningSerialSource: Sendable {
-    let source: SerialSource
-    let sink = SerialCollectingSink()
+/// A source running on its own thread.
+final class RunningSource<S: Source>: Sendable {
+    let source: S
+    let sink = CollectingSink()
     let stop = StopSignal()
     private let finished = Atomic<Bool>(false)
 
-    init(_ source: SerialSource) {
+    init(_ source: S) {
         self.source = source
         Thread.detachNewThread { [self] in
             self.source.run(into: self.sink, until: self.stop)
