@@ -121,4 +121,5 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     serialBenchmarks()
+    gpioBenchmarks()
 }

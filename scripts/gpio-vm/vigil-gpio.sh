@@ -151,11 +151,14 @@ sleep 1
 pulsegen dht --line-dir "$SIM_SYSFS/sim_gpio4" --model dht22 --seed 9 \
     --frames 20.0/40.0,20.2/40.5,silent,20.4/41.0,20.6/41.5 2>/tmp/pulsegen-run.log &
 gen=$!
+# Resident memory of the running agent (reported, not asserted: memory is measured, not tested).
+( sleep 8; for p in $(pidof vigil); do grep -E 'VmRSS|VmHWM' "/proc/$p/status"; done ) >/tmp/rss.out 2>&1 &
 STATE_DIRECTORY=/tmp/vigil-state "$VIGIL" run -c /tmp/run.yaml --duration 11 >/tmp/run.out 2>&1 || status=1
 wait $gen || status=1
 sleep 1
 kill $sub 2>/dev/null
 section run-log /tmp/run.out
+section rss /tmp/rss.out
 section mqtt /tmp/mqtt.out
 section pulsegen-run /tmp/pulsegen-run.log
 
