@@ -130,6 +130,14 @@ import VigilTestSupport
         // DHT22's last frame ends the run) are timeouts, never other failures.
         #expect(c11["dht_good"] == 3 && c11["dht_checksum"] == 0 && c11["dht_short_frame"] == 0 && c11["dht_implausible"] == 0, "\(c11)")
 
+        // 2d. A line held by gpiomon: the error names chip, line, call and holder, once; every retry
+        //     (1 s, 2 s, … apart) is counted.
+        let busyLog = s["read-busy-log"].filter { $0.contains("WARNING") }
+        #expect(busyLog.count == 1, "\(s["read-busy-log"])")
+        #expect(busyLog.first?.contains("vigil-sim lines 1: gpiochip 'vigil-sim' line 1: gpiod_line_request: Device or resource busy (line is used by 'gpiomon')") == true, "\(busyLog)")
+        let bc = Self.counters(s["read-busy"], source: "held")
+        #expect((bc["gpio_errors"] ?? 0) >= 2 && bc["gpio_windows"] == 0, "\(bc)")
+
         // 3. The agent end to end over MQTT: summaries with the good readings and the DHT counters;
         //    the silent frame made the source go down and the next good frame brought it back.
         var summaries: [String: [[String: Any]]] = [:]

@@ -124,6 +124,27 @@ section read-jitter-log /tmp/read-jitter.err
 section pulsegen-jitter /tmp/pulsegen-jitter.log
 section pulsegen-dht11 /tmp/pulsegen-dht11.log
 
+# 2d. A line another process holds: vigil names the chip, the line, the call and the holder, counts
+#     the failure and keeps retrying (source_down once, not once per attempt).
+cat >/tmp/busy.yaml <<'EOF'
+device: vm-gw
+board: none
+sources:
+  - kind: gpio
+    name: held
+    chip: vigil-sim
+    inputs:
+      - { line: 1, mode: level, channel: held_level }
+EOF
+gpiomon "$SIM_CHIP" 1 >/dev/null 2>&1 &
+holder=$!
+sleep 1
+"$VIGIL" read -c /tmp/busy.yaml --duration 4 --log-level info >/tmp/read-busy.out 2>/tmp/read-busy.err || status=1
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
+section read-busy /tmp/read-busy.out
+section read-busy-log /tmp/read-busy.err
+
 # 3. The agent end to end: DHT22 → detectors → MQTT (mosquitto in the guest on 127.0.0.1).
 #    Summaries carry the DHT counters; a silent sensor gives source_down, its return source_up.
 #    Reads at 2, 4, 6, 8 and 10 s of the agent's 11.
