@@ -98,8 +98,14 @@ struct Replay: ParsableCommand {
         options.exclude = exclude?.split(separator: ",").map { String($0) } ?? []
         options.labelColumn = labels
         options.warmupRows = warmupRows
-        if onlyT2 || multivariate {
-            let m = apply(DetectorSettings.multivariateDefaults)
+        // A config with a `multivariate:` entry adds its T² over all value columns, with its settings
+        // (the first by source name when there are several).
+        let configured = base.flatMap { c in c.multivariate.keys.sorted().first.map { (name: $0, settings: c.multivariateSettings(forSource: $0)!) } }
+        if let configured, base!.multivariate.count > 1 {
+            printError("replay: the config has \(base!.multivariate.count) multivariate detectors; using multivariate.\(configured.name) for the T² over all value columns")
+        }
+        if onlyT2 || multivariate || configured != nil {
+            let m = apply(configured?.settings ?? DetectorSettings.multivariateDefaults)
             if let p = m.problems().first { exitWithConfigError("--\(p.field.replacing("_", with: "-")): \(p.message)") }
             options.multivariate = m
         }

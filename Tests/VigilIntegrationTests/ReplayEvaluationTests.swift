@@ -124,6 +124,22 @@ import VigilTestSupport
         #expect(picture.hasPrefix("<svg") && picture.hasSuffix("</svg>\n"))
         #expect(picture.contains("Volume Flow RateRMS") && picture.contains("labelled anomaly"))
 
+        // A config's `multivariate:` entry sets the T² detector: the same settings as the defaults give
+        // the same verdicts as no config; a higher z_on gives other ones.
+        func withConfig(_ mv: String) throws -> String {
+            let path = dir.appendingPathComponent("mv-\(mv.count).yaml").path
+            try "device: r\nsources:\n  - kind: simulator\n    name: demo\nmultivariate:\n  demo: \(mv)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let (s, o, e) = try vigil(["replay", "\(Self.skab)/valve1/3.csv", "--labels", "anomaly", "--exclude", "changepoint",
+                                       "--warmup-rows", "400", "--detector", "t2", "--config", path])
+            #expect(s == 0, "\(e)")
+            return o
+        }
+        let (s4, plainT2, e4) = try vigil(["replay", "\(Self.skab)/valve1/3.csv", "--labels", "anomaly", "--exclude", "changepoint",
+                                          "--warmup-rows", "400", "--detector", "t2"])
+        #expect(s4 == 0, "\(e4)")
+        #expect(try withConfig("{ z_on: 4 }") == plainT2)
+        #expect(try withConfig("{ z_on: 12, z_off: 6 }") != plainT2)
+
         let (s3, _, e3) = try vigil(["replay", "\(Self.skab)/valve1/3.csv", "--detector", "median"])
         #expect(s3 == 78)
         #expect(e3.contains("--detector: 'median' is not one of zscore, robust, ewma, t2"))
