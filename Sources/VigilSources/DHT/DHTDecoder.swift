@@ -75,6 +75,12 @@ public enum DHTDecoder {
 
     /// Decodes the edges captured after the host's start pulse, in time order.
     public static func decode(_ edges: some Collection<DHTEdge>, model: DHTModel) -> Result<DHTReading, DHTFailure> {
+        // One non-generic loop over contiguous memory: no allocation, however the caller holds them.
+        if let r = edges.withContiguousStorageIfAvailable({ decode(buffer: $0, model: model) }) { return r }
+        return Array(edges).withUnsafeBufferPointer { decode(buffer: $0, model: model) }
+    }
+
+    static func decode(buffer edges: UnsafeBufferPointer<DHTEdge>, model: DHTModel) -> Result<DHTReading, DHTFailure> {
         let mask: UInt64 = (1 << 40) - 1
         var bits: UInt64 = 0
         var bitCount = 0
