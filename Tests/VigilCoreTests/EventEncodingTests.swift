@@ -25,11 +25,11 @@ import VigilCore
 
     @Test func summaryPayloadWithEmptyStatsAsNull() {
         let s = Summary(fromWallNanos: Self.t0, toWallNanos: Self.t0 + 60_000_000_000, count: 0, min: .nan, max: .nan,
-                        mean: .nan, std: .nan, anomalies: 0, episodes: 0, dropped: 2)
+                        mean: .nan, std: .nan, anomalies: 0, episodes: 0, dropped: 2, unhealthy: 5)
         let e = Event.summary(channel: ChannelInfo(name: "sound", unit: "dB"), s)
         #expect(encoder.topic(for: e) == "vigil/gw-1/summary/sound")
         #expect(encoder.message(for: e, seq: 1).priority == .summary)
-        #expect(text(e, seq: 19) == #"{"v":1,"device":"gw-1","seq":19,"type":"summary","channel":"sound","unit":"dB","ts":"2026-11-23T11:41:00.123Z","from":"2026-11-23T11:40:00.123Z","count":0,"min":null,"max":null,"mean":null,"std":null,"anomalies":0,"episodes":0,"dropped":2}"#)
+        #expect(text(e, seq: 19) == #"{"v":1,"device":"gw-1","seq":19,"type":"summary","channel":"sound","unit":"dB","ts":"2026-11-23T11:41:00.123Z","from":"2026-11-23T11:40:00.123Z","count":0,"min":null,"max":null,"mean":null,"std":null,"anomalies":0,"episodes":0,"dropped":2,"unhealthy":5}"#)
     }
 
     @Test func stringsAreEscaped() {

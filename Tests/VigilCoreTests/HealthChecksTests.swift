@@ -28,8 +28,10 @@ import VigilCore
         #expect(v[10].health.ended == .stuck)
         #expect(v[10].state != .unhealthy)
         #expect(d.health.lastEnd(.stuck) == HealthEnd(check: .stuck, startWallNanos: 7 * Self.second, endWallNanos: 10 * Self.second, readings: 3))
-        // the stuck readings never reached the window
+        // the stuck readings never reached the window, nor the summary's statistics, but it counts them
         #expect(d.window.contents == [19, 21, 20, 20.25, 20, 20.125, 20.25, 22])
+        let s = d.takeSummary(endingAt: 11 * Self.second)
+        #expect(s.count == 8 && s.unhealthy == 3 && s.dropped == 0)
     }
 
     @Test func dropoutIsNoticedWithoutAReadingAndEndsWithTheNextOne() {

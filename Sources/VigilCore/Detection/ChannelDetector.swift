@@ -250,6 +250,7 @@ public struct ChannelDetector: Sendable {
         let h = health.process(value, monoNanos: monoNanos, wallNanos: wallNanos)
         if h.sick {
             unhealthyTotal += 1
+            summary.addUnhealthy()
             let b = band
             var v = Verdict(state: .unhealthy, z: .nan, mean: b.center, std: b.spread, started: nil, ended: nil)
             v.health = h

@@ -11,14 +11,17 @@ public struct Summary: Sendable, Equatable {
     public var anomalies: Int
     public var episodes: Int
     public var dropped: Int
+    /// Readings kept out of the window and the statistics because a health check (stuck, out of
+    /// range, rate of change) was failing.
+    public var unhealthy: Int
     /// The counters of the source the channel belongs to, when it keeps any (serial).
     public var sourceCounters: SourceCounters? = nil
 
     public init(fromWallNanos: Int64, toWallNanos: Int64, count: Int, min: Double, max: Double, mean: Double,
-                std: Double, anomalies: Int, episodes: Int, dropped: Int) {
+                std: Double, anomalies: Int, episodes: Int, dropped: Int, unhealthy: Int = 0) {
         self.fromWallNanos = fromWallNanos; self.toWallNanos = toWallNanos; self.count = count
         self.min = min; self.max = max; self.mean = mean; self.std = std
-        self.anomalies = anomalies; self.episodes = episodes; self.dropped = dropped
+        self.anomalies = anomalies; self.episodes = episodes; self.dropped = dropped; self.unhealthy = unhealthy
     }
 }
 
@@ -33,6 +36,7 @@ public struct SummaryAccumulator: Sendable {
     public private(set) var anomalies = 0
     public private(set) var episodes = 0
     public private(set) var dropped = 0
+    public private(set) var unhealthy = 0
 
     public init(startingAt wallNanos: Int64? = nil) { startWallNanos = wallNanos }
 
@@ -49,11 +53,12 @@ public struct SummaryAccumulator: Sendable {
     }
 
     public mutating func addDropped() { dropped += 1 }
+    public mutating func addUnhealthy() { unhealthy += 1 }
 
     public func finish(endingAt wallNanos: Int64) -> Summary {
         Summary(fromWallNanos: startWallNanos ?? wallNanos, toWallNanos: wallNanos, count: count,
                 min: count > 0 ? min : .nan, max: count > 0 ? max : .nan, mean: count > 0 ? mean : .nan,
                 std: count > 1 ? (m2 / Double(count - 1)).squareRoot() : .nan,
-                anomalies: anomalies, episodes: episodes, dropped: dropped)
+                anomalies: anomalies, episodes: episodes, dropped: dropped, unhealthy: unhealthy)
     }
 }

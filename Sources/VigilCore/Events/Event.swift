@@ -110,6 +110,7 @@ public struct EventEncoder: Sendable {
             w.int("anomalies", s.anomalies)
             w.int("episodes", s.episodes)
             w.int("dropped", s.dropped)
+            w.int("unhealthy", s.unhealthy)
             if let counters = s.sourceCounters { w.sourceCounters(counters) }
         case .sourceHealth(_, let h):
             w.string("type", "health")
