@@ -7,21 +7,13 @@ import Glibc
 public typealias SerialLogLevel = SourceLogLevel
 
 /// What a serial source has seen since it was built; a snapshot, safe to take from any thread.
+/// The parser's counts (`lines`, `readings`, `badLines`, …) read through as if they were its own.
+@dynamicMemberLookup
 public struct SerialCounters: Sendable, Equatable {
-    /// Lines received (data, header, bad, garbage; not overlong ones).
-    public var lines = 0
-    /// Lines that gave values.
-    public var dataLines = 0
-    /// Finite values delivered.
-    public var readings = 0
-    /// NaN delivered for a mapped field a data line lacked (or gave as null/nan/inf/text).
-    public var missing = 0
-    public var badLines = 0
-    public var garbageLines = 0
-    public var headerLines = 0
-    /// Lines longer than `max_line_length`, discarded.
+    /// What the line parser counted.
+    public var parse = SerialParseCounters()
+    /// Lines longer than `max_line_length`, discarded (the splitter's count).
     public var overlongLines = 0
-    public var unknownFields = 0
     /// Bytes read from the device.
     public var bytes = 0
     /// Successful opens after the first one.
@@ -35,6 +27,8 @@ public struct SerialCounters: Sendable, Equatable {
     public var device: String?
 
     public init() {}
+
+    public subscript<T>(dynamicMember field: KeyPath<SerialParseCounters, T>) -> T { parse[keyPath: field] }
 }
 
 /// The config a serial source was built from cannot be used.
@@ -251,14 +245,7 @@ public final class SerialSource: Source, DeviceStateReporting {
             let p = parser.counters
             let overlong = splitter.overlongLines
             state.withLock {
-                $0.lines = p.lines
-                $0.dataLines = p.dataLines
-                $0.readings = p.readings
-                $0.missing = p.missing
-                $0.badLines = p.badLines
-                $0.garbageLines = p.garbageLines
-                $0.headerLines = p.headerLines
-                $0.unknownFields = p.unknownFields
+                $0.parse = p
                 $0.overlongLines = overlong
                 $0.bytes += n
             }
