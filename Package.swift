@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -23,27 +24,30 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
 
+        // Typed POSIX I/O (swift-system): whole-file reads, EINTR retries, errors naming file and call.
+        .target(name: "VigilIO", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
         // One folder per sensor kind.
-        .target(name: "VigilSources", dependencies: ["VigilCore", "CSerialPort", "CGPIOD"]),
+        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"]),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
-            "CMosquitto", "VigilCore",
+            "CMosquitto", "VigilCore", "VigilIO",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Wiring: config file → pipelines → uplink.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilSources", "VigilUplink", "CYAML",
+            "VigilCore", "VigilIO", "VigilSources", "VigilUplink", "CYAML",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilAgent", "VigilCore", "VigilSources", "VigilUplink",
+            "VigilAgent", "VigilCore", "VigilIO", "VigilSources", "VigilUplink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilIOTests", dependencies: ["VigilIO", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "VigilSourcesTests", dependencies: ["VigilSources", "VigilCore"]),
         // Real mosquitto brokers and subscribers for tests, started and stopped by process id.
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
