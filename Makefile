@@ -46,7 +46,7 @@ clean:
 	rm -rf .build .build-deb
 
 # Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
-# the 34 recordings, first 400 rows of each as warm-up (README "Accuracy on SKAB" has the table).
+# the 34 recordings, first 400 rows of each as warm-up (docs/accuracy.md has the table).
 SKAB ?= ../shared/data/skab
 evaluate:
 	$(SWIFT) build -c release --product vigil

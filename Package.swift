@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "VigilIO", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
-        // One folder per sensor kind.
-        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"]),
+        // One folder per sensor kind, each with its README (documentation, not a resource).
+        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"],
+                exclude: ["Simulator/README.md", "Serial/README.md", "DHT/README.md", "DigitalInput/README.md",
+                          "IIO/README.md", "OneWire/README.md"]),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
             "CMosquitto", "VigilCore", "VigilIO",

@@ -37,6 +37,7 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 # Documentation as Debian wants it: compressed without timestamps, copyright and changelog.
 doc="$root/usr/share/doc/vigil"
 gzip -9n "$root/usr/share/man/man1/vigil.1" "$doc/README.md"
+find "$doc/docs" "$doc/Sources" -type f -name '*.md' -exec gzip -9n {} +
 find "$doc/boards" -type f -size +4k -exec gzip -9n {} +
 install -m 0644 packaging/debian/copyright "$doc/copyright"
 date=$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")

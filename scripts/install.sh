@@ -38,6 +38,12 @@ chmod 0644 "$DESTDIR$TMPFILESDIR/vigil.conf"
 install -m 0644 packaging/60-vigil-gpio.rules "$DESTDIR$UDEVRULESDIR/60-vigil-gpio.rules"
 install -m 0644 packaging/vigil.1 "$DESTDIR$MANDIR/man1/vigil.1"
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
+# The reference, laid out as in the repository so README's links hold: docs/ and each sensor kind's README.
+install -d "$DESTDIR$DOCDIR/docs"
+install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
+for kind_readme in Sources/VigilSources/*/README.md; do
+  install -D -m 0644 "$kind_readme" "$DESTDIR$DOCDIR/$kind_readme"
+done
 install -d "$DESTDIR$DOCDIR/examples" "$DESTDIR$DOCDIR/boards"
 install -m 0644 examples/*.yaml "$DESTDIR$DOCDIR/examples/"
 install -m 0644 boards/*.txt "$DESTDIR$DOCDIR/boards/"

@@ -1,7 +1,7 @@
 import Testing
 import VigilCore
 
-/// Topics and payloads of sensor health and multivariate events, as README shows them.
+/// Topics and payloads of sensor health and multivariate events, as docs/payloads.md shows them.
 @Suite struct HealthEventEncodingTests {
     let encoder = EventEncoder(device: "gw-1")
     let temperature = ChannelInfo(name: "temperature", unit: "°C")

@@ -27,12 +27,13 @@ import Testing
         try #require(try Command.run("dpkg-deb", args))
     }
 
-    /// Where README says things go.
+    /// Where docs/systemd.md says things go.
     static let installedFiles = [
         "/usr/bin/vigil", "/lib/systemd/system/vigil.service", "/usr/lib/sysusers.d/vigil.conf",
         "/usr/lib/tmpfiles.d/vigil.conf", "/lib/udev/rules.d/60-vigil-gpio.rules", "/etc/vigil/vigil.yaml",
         "/usr/share/man/man1/vigil.1.gz", "/usr/share/doc/vigil/copyright", "/usr/share/doc/vigil/changelog.gz",
-        "/usr/share/doc/vigil/README.md.gz",
+        "/usr/share/doc/vigil/README.md.gz", "/usr/share/doc/vigil/docs/configuration.md.gz",
+        "/usr/share/doc/vigil/Sources/VigilSources/Serial/README.md.gz",
     ]
 
     @Test func packageContentsAndControlFields() throws {
@@ -169,7 +170,9 @@ import Testing
         #expect(first.status == 0, "\(first)")
         for f in ["/opt/vigil/bin/vigil", "/opt/vigil/lib/systemd/system/vigil.service", "/opt/vigil/lib/sysusers.d/vigil.conf",
                   "/opt/vigil/lib/tmpfiles.d/vigil.conf", "/opt/vigil/lib/udev/rules.d/60-vigil-gpio.rules",
-                  "/opt/vigil/share/man/man1/vigil.1", "/opt/vigil/share/doc/vigil/README.md", "/etc/vigil/vigil.yaml"] {
+                  "/opt/vigil/share/man/man1/vigil.1", "/opt/vigil/share/doc/vigil/README.md",
+                  "/opt/vigil/share/doc/vigil/docs/configuration.md", "/opt/vigil/share/doc/vigil/Sources/VigilSources/DHT/README.md",
+                  "/etc/vigil/vigil.yaml"] {
             #expect(FileManager.default.fileExists(atPath: dest + f), "make install did not put \(f)")
         }
         let unit = try #require(Repo.read(dest + "/opt/vigil/lib/systemd/system/vigil.service"))

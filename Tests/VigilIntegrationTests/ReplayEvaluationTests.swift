@@ -32,7 +32,7 @@ import VigilTestSupport
         return pooled
     }
 
-    /// Lower bounds 0.02 under what each configuration measured when it was written (README has the full table).
+    /// Lower bounds 0.02 under what each configuration measured when it was written (docs/accuracy.md has the full table).
     @Test func skabSubsetAccuracyHoldsItsGround() throws {
         try #require(FileManager.default.fileExists(atPath: "\(Self.skab)/valve1/1.csv"), "SKAB data missing at \(Self.skab)")
         let recommended = DetectorSettings(windowSize: 600, zOn: 4.5, zOff: 2.7, holdOut: 300, smoothing: 0.1)
