@@ -50,7 +50,7 @@ extension MQTTUplink {
     private func runSession() -> SessionOutcome {
         let client: MosquittoClient
         // Written by the callbacks, which run on this thread inside client calls.
-        let session = Session(drainRate: settings.drainRate,
+        let session = Connection(drainRate: settings.drainRate,
                               connackTimeout: .seconds(min(Int(settings.keepalive), 30)))
         do {
             client = try makeClient()
@@ -154,7 +154,7 @@ extension MQTTUplink {
         return outcome(session, requeued: endSession(session))
     }
 
-    private func outcome(_ session: Session, requeued: Int) -> SessionOutcome {
+    private func outcome(_ session: Connection, requeued: Int) -> SessionOutcome {
         let tls = settings.tls != nil
         switch session.machine.state {
         case .disconnected(.stopped):
@@ -173,7 +173,7 @@ extension MQTTUplink {
 
     /// Feeds `event` to the session's state machine and does what it asks for (also from inside
     /// libmosquitto's callbacks, where publishing is allowed: the packet goes out with the next `loop`).
-    private func step(_ event: SessionEvent, _ client: MosquittoClient, _ session: Session) {
+    private func step(_ event: SessionEvent, _ client: MosquittoClient, _ session: Connection) {
         switch session.machine.handle(event) {
         case .none:
             break
@@ -202,7 +202,7 @@ extension MQTTUplink {
 
     /// Publishes waiting messages, live first, backlog as the drain rate allows, while the in-flight window
     /// has room.
-    private func pump(_ client: MosquittoClient, _ session: Session) -> PumpResult {
+    private func pump(_ client: MosquittoClient, _ session: Connection) -> PumpResult {
         let window = settings.maxInflight
         // Bounded so QoS 0 floods still let `loop` run between batches.
         for _ in 0..<max(window, 64) {
@@ -239,14 +239,14 @@ extension MQTTUplink {
     }
 
     /// Removes acknowledged messages from the outbox: one removal record per loop turn.
-    private func flushAcks(_ session: Session) {
+    private func flushAcks(_ session: Connection) {
         guard !session.acks.isEmpty else { return }
         outbox.acknowledge(session.acks)
         session.acks.removeAll(keepingCapacity: true)
     }
 
     /// Publishes the offline status, waits (bounded) for its PUBACK, then DISCONNECTs.
-    private func closeGracefully(_ client: MosquittoClient, _ session: Session) {
+    private func closeGracefully(_ client: MosquittoClient, _ session: Connection) {
         do {
             session.statusAcked = false
             session.statusMid = try client.publish(topic: settings.statusTopic,
@@ -273,7 +273,7 @@ extension MQTTUplink {
     }
 
     /// Marks the connection down and puts unacknowledged messages back to waiting. Returns how many.
-    private func endSession(_ session: Session) -> Int {
+    private func endSession(_ session: Connection) -> Int {
         state.withLock { $0.connected = false }
         let back = session.inflight.count
         session.inflight.removeAll()
@@ -307,7 +307,7 @@ extension MQTTUplink {
 
 /// One connection's state machine and facts, shared by the session loop and the libmosquitto callbacks
 /// (same thread).
-final class Session {
+final class Connection {
     var machine: SessionMachine
     /// The status message (birth, then offline) whose PUBACK is awaited.
     var statusMid: Int32?
