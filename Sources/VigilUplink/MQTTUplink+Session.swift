@@ -50,70 +50,70 @@ extension MQTTUplink {
     private func runSession() -> SessionOutcome {
         let client: MosquittoClient
         // Written by the callbacks, which run on this thread inside client calls.
-        let session = Connection(drainRate: settings.drainRate,
-                              connackTimeout: .seconds(min(Int(settings.keepalive), 30)))
+        let connection = Connection(drainRate: settings.drainRate,
+                                    connackTimeout: .seconds(min(Int(settings.keepalive), 30)))
         do {
             client = try makeClient()
             client.onLog = { [logger] level, text in
-                if level & Int32(MOSQ_LOG_ERR) != 0 { session.errorLog.append(text) }
+                if level & Int32(MOSQ_LOG_ERR) != 0 { connection.errorLog.append(text) }
                 logger.trace("libmosquitto: \(text)")
             }
             try client.connectAsync(host: settings.host, port: Int32(clamping: settings.port),
                                     keepalive: settings.keepalive)
         } catch {
-            _ = session.machine.handle(.failed(error))
-            return outcome(session, requeued: 0)
+            _ = connection.machine.handle(.failed(error))
+            return outcome(connection, requeued: 0)
         }
-        step(.connectStarted(at: .now), client, session)
+        step(.connectStarted(at: .now), client, connection)
         // libmosquitto opens it without FD_CLOEXEC; a child process must not keep the connection alive.
         if client.socket >= 0 { _ = fcntl(client.socket, F_SETFD, FD_CLOEXEC) }
 
         // The handle owns these closures: they must not own it back.
         client.onConnect = { [self, unowned client] rc in
-            step(.connack(rc, at: .now), client, session)
+            step(.connack(rc, at: .now), client, connection)
         }
         client.onDisconnect = { [self, unowned client] error in
             // nil: the DISCONNECT we sent; the graceful close reports that itself.
-            if let error { step(.failed(error), client, session) }
+            if let error { step(.failed(error), client, connection) }
         }
         client.onPublish = { [self] mid in
-            if mid == session.statusMid {
+            if mid == connection.statusMid {
                 // Forget it: mids are 16-bit and come round again for data messages.
-                session.statusMid = nil
-                session.statusAcked = true
+                connection.statusMid = nil
+                connection.statusAcked = true
                 return
             }
-            if let id = session.inflight.removeValue(forKey: mid) {
-                session.acks.append(id)
+            if let id = connection.inflight.removeValue(forKey: mid) {
+                connection.acks.append(id)
                 state.withLock { $0.acked += 1 }
             }
         }
 
         let window = settings.maxInflight
-        while !session.machine.isOver {
-            flushAcks(session)
+        while !connection.machine.isOver {
+            flushAcks(connection)
             let (stop, abort) = state.withLock { s in
                 defer { s.abortRequested = false }
                 return (s.stopRequested, s.abortRequested)
             }
             if stop {
-                step(.stopRequested, client, session)
+                step(.stopRequested, client, connection)
                 break
             }
             if abort {
-                step(.abortRequested, client, session)
+                step(.abortRequested, client, connection)
             }
-            step(.tick(now: .now), client, session)
-            if session.machine.isOver { break }
+            step(.tick(now: .now), client, connection)
+            if connection.machine.isOver { break }
             var moreToSend = false
             var sleepLimit = 1.0
-            if session.machine.isConnected {
-                switch pump(client, session) {
+            if connection.machine.isConnected {
+                switch pump(client, connection) {
                 case .idle: break
                 case .more: moreToSend = true
-                case .failed(let error): step(.failed(error), client, session)
+                case .failed(let error): step(.failed(error), client, connection)
                 }
-                if session.machine.isOver { break }
+                if connection.machine.isOver { break }
             }
 
             // Sleep until the socket or `enqueue`/`shutdown` wakes us; libmosquitto's own select cannot be woken
@@ -122,15 +122,15 @@ extension MQTTUplink {
                 // Announce the sleep before looking at the outbox, so an `enqueue` in between signals.
                 state.withLock { $0.sleeping = true }
                 var sendable = false
-                if session.machine.isConnected, session.inflight.count < window {
+                if connection.machine.isConnected, connection.inflight.count < window {
                     let waiting = outbox.waiting()
                     if waiting.live {
                         sendable = true
                     } else if waiting.backlog {
                         // Rate-limited backlog: wake when the next token is due.
-                        session.bucket.refill(now: .now)
-                        sendable = session.bucket.hasToken
-                        sleepLimit = min(sleepLimit, session.bucket.secondsToNextToken)
+                        connection.bucket.refill(now: .now)
+                        sendable = connection.bucket.hasToken
+                        sleepLimit = min(sleepLimit, connection.bucket.secondsToNextToken)
                     }
                 }
                 var revents: Int16 = 0
@@ -138,61 +138,61 @@ extension MQTTUplink {
                     revents = wakeup.wait(seconds: max(0.001, sleepLimit), socket: client.socket, forWriting: client.wantWrite)
                 }
                 state.withLock { $0.sleeping = false }
-                if session.machine.isConnecting, revents != 0, let failure = ConnectDiagnostics.socketFailure(client.socket, revents) {
-                    step(.failed(failure), client, session)
+                if connection.machine.isConnecting, revents != 0, let failure = ConnectDiagnostics.socketFailure(client.socket, revents) {
+                    step(.failed(failure), client, connection)
                     break
                 }
             }
             do {
                 try client.loop(timeout: 0)
             } catch {
-                step(.failed(error), client, session)
+                step(.failed(error), client, connection)
             }
         }
 
-        flushAcks(session)
-        return outcome(session, requeued: endSession(session))
+        flushAcks(connection)
+        return outcome(connection, requeued: endSession(connection))
     }
 
-    private func outcome(_ session: Connection, requeued: Int) -> SessionOutcome {
+    private func outcome(_ connection: Connection, requeued: Int) -> SessionOutcome {
         let tls = settings.tls != nil
-        switch session.machine.state {
+        switch connection.machine.state {
         case .disconnected(.stopped):
             return .stopped
         case .disconnected(.refused(let rc)):
             return .failed(.connack(rc))
         case .disconnected(.failed(let error)):
-            return .failed(ConnectDiagnostics.explain(error, tls: tls, errorLog: session.errorLog))
+            return .failed(ConnectDiagnostics.explain(error, tls: tls, errorLog: connection.errorLog))
         case .disconnected(.lost(let error, let connectedAt)):
             return .lost(error, requeued: requeued, lasted: ContinuousClock.now - connectedAt)
         case .new, .connecting, .connected, .disconnecting:
             return .failed(ConnectDiagnostics.explain(MosquittoError(code: Int32(MOSQ_ERR_NO_CONN.rawValue)), tls: tls,
-                                                      errorLog: session.errorLog))
+                                                      errorLog: connection.errorLog))
         }
     }
 
     /// Feeds `event` to the session's state machine and does what it asks for (also from inside
     /// libmosquitto's callbacks, where publishing is allowed: the packet goes out with the next `loop`).
-    private func step(_ event: SessionEvent, _ client: MosquittoClient, _ session: Connection) {
-        switch session.machine.handle(event) {
+    private func step(_ event: SessionEvent, _ client: MosquittoClient, _ connection: Connection) {
+        switch connection.machine.handle(event) {
         case .none:
             break
         case .announce:
-            session.bucket.restart(at: .now)
+            connection.bucket.restart(at: .now)
             outbox.beginSession()
             state.withLock { $0.connected = true; $0.connects += 1 }
             logger.info("MQTT connected to \(endpoint)")
             do {
-                session.statusMid = try client.publish(topic: settings.statusTopic, payload: settings.status.birth,
+                connection.statusMid = try client.publish(topic: settings.statusTopic, payload: settings.status.birth,
                                                        qos: 1, retain: true)
             } catch where error.rejectsMessage {
                 logger.error("MQTT status topic '\(settings.statusTopic)' refused: \(error)")
             } catch {
-                step(.failed(error), client, session)
+                step(.failed(error), client, connection)
             }
         case .closeGracefully:
-            closeGracefully(client, session)
-            step(.closed, client, session)
+            closeGracefully(client, connection)
+            step(.closed, client, connection)
         case .abortSocket:
             abortSocket(client.socket)
         }
@@ -202,24 +202,24 @@ extension MQTTUplink {
 
     /// Publishes waiting messages, live first, backlog as the drain rate allows, while the in-flight window
     /// has room.
-    private func pump(_ client: MosquittoClient, _ session: Connection) -> PumpResult {
+    private func pump(_ client: MosquittoClient, _ connection: Connection) -> PumpResult {
         let window = settings.maxInflight
         // Bounded so QoS 0 floods still let `loop` run between batches.
         for _ in 0..<max(window, 64) {
-            guard session.inflight.count < window else { flushAcks(session); return .idle }
-            session.bucket.refill(now: .now)
-            guard let taken = outbox.next(backlogAllowed: session.bucket.hasToken) else {
-                flushAcks(session) // QoS 0 messages are done once written
+            guard connection.inflight.count < window else { flushAcks(connection); return .idle }
+            connection.bucket.refill(now: .now)
+            guard let taken = outbox.next(backlogAllowed: connection.bucket.hasToken) else {
+                flushAcks(connection) // QoS 0 messages are done once written
                 return .idle
             }
-            if taken.backlog { session.bucket.take() }
+            if taken.backlog { connection.bucket.take() }
             let m = taken.message
             do {
                 let mid = try client.publish(topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain)
                 if m.qos > 0 {
-                    session.inflight[mid] = taken.id
+                    connection.inflight[mid] = taken.id
                 } else {
-                    session.acks.append(taken.id)
+                    connection.acks.append(taken.id)
                 }
                 state.withLock { s in
                     s.published += 1
@@ -230,32 +230,32 @@ extension MQTTUplink {
                 logger.error("MQTT message to '\(m.topic)' (\(m.payload.count) bytes, QoS \(m.qos)) refused by libmosquitto and dropped: \(error)")
             } catch {
                 outbox.putBack(taken.id)
-                flushAcks(session)
+                flushAcks(connection)
                 return .failed(error)
             }
         }
-        flushAcks(session)
+        flushAcks(connection)
         return .more
     }
 
     /// Removes acknowledged messages from the outbox: one removal record per loop turn.
-    private func flushAcks(_ session: Connection) {
-        guard !session.acks.isEmpty else { return }
-        outbox.acknowledge(session.acks)
-        session.acks.removeAll(keepingCapacity: true)
+    private func flushAcks(_ connection: Connection) {
+        guard !connection.acks.isEmpty else { return }
+        outbox.acknowledge(connection.acks)
+        connection.acks.removeAll(keepingCapacity: true)
     }
 
     /// Publishes the offline status, waits (bounded) for its PUBACK, then DISCONNECTs.
-    private func closeGracefully(_ client: MosquittoClient, _ session: Connection) {
+    private func closeGracefully(_ client: MosquittoClient, _ connection: Connection) {
         do {
-            session.statusAcked = false
-            session.statusMid = try client.publish(topic: settings.statusTopic,
+            connection.statusAcked = false
+            connection.statusMid = try client.publish(topic: settings.statusTopic,
                                                    payload: state.withLock { $0.offline }, qos: 1, retain: true)
             let deadline = ContinuousClock.now + Self.offlineAckTimeout
-            while !session.statusAcked, ContinuousClock.now < deadline {
+            while !connection.statusAcked, ContinuousClock.now < deadline {
                 try client.loop(timeout: Self.loopTimeoutMilliseconds)
             }
-            if !session.statusAcked {
+            if !connection.statusAcked {
                 logger.warning("MQTT broker \(endpoint) did not acknowledge the offline status in time")
             }
         } catch {
@@ -273,10 +273,10 @@ extension MQTTUplink {
     }
 
     /// Marks the connection down and puts unacknowledged messages back to waiting. Returns how many.
-    private func endSession(_ session: Connection) -> Int {
+    private func endSession(_ connection: Connection) -> Int {
         state.withLock { $0.connected = false }
-        let back = session.inflight.count
-        session.inflight.removeAll()
+        let back = connection.inflight.count
+        connection.inflight.removeAll()
         outbox.endSession()
         return back
     }
