@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "VigilUplink", dependencies: [
             "CMosquitto", "VigilCore", "VigilIO",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // Wiring: config file → pipelines → uplink.
         .target(name: "VigilAgent", dependencies: [
