@@ -40,7 +40,7 @@ public final class EventPublisher: EventSink, Sendable {
 
     public func emit(_ event: Event) {
         let seq = sequence.next()
-        let message = encoder.message(for: event, seq: seq)
+        let message = encoder.encode(event, seq: seq)
         sink.enqueue(message)
         // Logged once the outbox holds it: a logged seq is never lost.
         switch event {

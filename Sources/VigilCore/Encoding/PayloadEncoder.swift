@@ -4,8 +4,8 @@
 /// the only one. Another format (Home Assistant discovery, Sparkplug B) plugs in as another conformer;
 /// nothing outside this folder writes payload bytes.
 public protocol PayloadEncoder: Sendable {
-    /// An anomaly, summary, sensor health or multivariate event (and a source's up/down, see below),
-    /// numbered `seq` in the device's sequence.
+    /// An anomaly, summary, sensor health or multivariate event, numbered `seq` in the device's sequence.
+    /// (`encode` sends a source's up/down to `message(forSource:health:seq:)` instead.)
     func message(for event: Event, seq: UInt64) -> OutboundMessage
     /// A source went down or came back.
     func message(forSource source: String, health: SourceHealth, seq: UInt64) -> OutboundMessage
@@ -14,6 +14,15 @@ public protocol PayloadEncoder: Sendable {
     /// The retained status: the birth message on every connect, the last will, the clean stop. Status
     /// messages are not numbered: they tell where the numbers start and end.
     func message(for status: AgentStatus) -> OutboundMessage
+}
+
+extension PayloadEncoder {
+    /// The message for any event: a source's up/down goes to `message(forSource:health:seq:)`, the rest
+    /// to `message(for:seq:)`.
+    public func encode(_ event: Event, seq: UInt64) -> OutboundMessage {
+        if case .sourceHealth(let source, let health) = event { return message(forSource: source, health: health, seq: seq) }
+        return message(for: event, seq: seq)
+    }
 }
 
 /// What the agent's health report says about the agent itself, every `mqtt.health_interval`.
