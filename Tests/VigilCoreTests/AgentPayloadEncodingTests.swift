@@ -14,6 +14,7 @@ import VigilCore
         #expect(text(m) == #"{"v":1,"device":"gw-1","type":"status","state":"online","version":"0.1.0","first_seq":2001,"started":"2026-11-23T11:40:00.123Z"}"#)
         #expect(m.topic == "vigil/gw-1/status")
         #expect(m.retain && m.qos == 1)
+        #expect(AgentStatus.birth(firstSeq: 1, startedWallNanos: 0) == .birth(version: VigilVersion.current, firstSeq: 1, startedWallNanos: 0))
     }
 
     @Test func lastWillSaysTheStopWasNotClean() {

@@ -61,7 +61,8 @@ public struct AgentHealth: Sendable, Equatable {
 public enum AgentStatus: Sendable, Equatable {
     /// Published on every connect: this run's agent version, the first sequence number it uses and when
     /// it started, so a receiver can tell a declared skip in the numbers (after a restart) from a loss.
-    case birth(version: String, firstSeq: UInt64, startedWallNanos: Int64)
+    /// `firstSeq`: `SequenceNumbers.upcoming` when the run starts.
+    case birth(version: String = VigilVersion.current, firstSeq: UInt64, startedWallNanos: Int64)
     /// Left with the broker at connect; published by the broker when the connection ends uncleanly.
     case lastWill
     /// Published on a clean stop, after the outbox drained: the last sequence number this run used.
