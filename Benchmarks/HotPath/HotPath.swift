@@ -114,7 +114,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Events are rare (one per episode start/end and per summary); encoding may allocate.
     Benchmark("EventEncoder.payload, anomaly start (per event)", configuration: .init(scalingFactor: .one)) { benchmark in
-        let e = EventEncoder(device: "gw-1")
+        let e = JSONPayloadEncoder(device: "gw-1")
         let event = Event.anomalyStart(channel: ChannelInfo(name: "temperature", unit: "°C"),
                                        EpisodeStart(id: 3, wallNanos: 1_795_434_000_123_000_000, value: 31.2, z: 6.1, mean: 22.01, std: 0.5))
         for i in benchmark.scaledIterations { blackHole(e.payload(for: event, seq: UInt64(i))) }

@@ -16,16 +16,17 @@ public protocol MessageSink: AnyObject, Sendable {
 /// and hands them to the uplink, whose outbox has written them (and synced them, per its policy) when
 /// `enqueue` returns.
 public final class EventPublisher: EventSink, Sendable {
-    public let encoder: EventEncoder
+    /// Makes every payload this publisher sends.
+    public let encoder: any PayloadEncoder
     private let sink: MessageSink
     public let sequence: SequenceNumbers
     private let logger: Logger
 
-    public convenience init(encoder: EventEncoder, sink: MessageSink, firstSeq: UInt64 = 1, logger: Logger) {
+    public convenience init(encoder: any PayloadEncoder, sink: MessageSink, firstSeq: UInt64 = 1, logger: Logger) {
         self.init(encoder: encoder, sink: sink, sequence: SequenceNumbers(startingAt: firstSeq), logger: logger)
     }
 
-    public init(encoder: EventEncoder, sink: MessageSink, sequence: SequenceNumbers, logger: Logger) {
+    public init(encoder: any PayloadEncoder, sink: MessageSink, sequence: SequenceNumbers, logger: Logger) {
         self.encoder = encoder
         self.sink = sink
         self.sequence = sequence
@@ -39,7 +40,7 @@ public final class EventPublisher: EventSink, Sendable {
 
     public func emit(_ event: Event) {
         let seq = sequence.next()
-        let message = encoder.message(for: event, seq: seq)
+        let message = encoder.encode(event, seq: seq)
         sink.enqueue(message)
         // Logged once the outbox holds it: a logged seq is never lost.
         switch event {
@@ -63,11 +64,11 @@ public final class EventPublisher: EventSink, Sendable {
         }
     }
 
-    /// Numbers and sends a message built outside `Event` (the agent's health report). Returns its number.
+    /// Numbers, encodes and sends the agent's health report. Returns its number.
     @discardableResult
-    public func publish(_ build: (UInt64) -> OutboundMessage) -> UInt64 {
+    public func publish(_ health: AgentHealth) -> UInt64 {
         let seq = sequence.next()
-        sink.enqueue(build(seq))
+        sink.enqueue(encoder.message(for: health, seq: seq))
         return seq
     }
 }
@@ -78,13 +79,12 @@ final class RunningSource: @unchecked Sendable {
     let pipeline: Pipeline
     /// Bumped by the source's thread on every reading and idle call (see `SystemdService`).
     let progress: SourceProgress
-    var thread: pthread_t?
     init(source: Source, pipeline: Pipeline) { self.source = source; self.pipeline = pipeline; self.progress = SourceProgress(source: source.name) }
 }
 
-/// Builds sources and pipelines from a config; `start` runs each source on its own thread, `stop`
-/// joins them and flushes what they hold.
-public final class Agent: @unchecked Sendable {
+/// Builds sources and pipelines from a config; as a service (stage `sources`), `start` runs each source
+/// on its own thread, `stop` joins them and flushes what they hold.
+public final class Agent: Service, @unchecked Sendable {
     public let config: VigilConfig
     public let publisher: EventPublisher
     private let logger: Logger
@@ -97,7 +97,7 @@ public final class Agent: @unchecked Sendable {
     public init(config: VigilConfig, sink: MessageSink, sequence: SequenceNumbers? = nil, logger: Logger) throws(ConfigIssueList) {
         self.config = config
         self.logger = logger
-        self.publisher = EventPublisher(encoder: EventEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix),
+        self.publisher = EventPublisher(encoder: JSONPayloadEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix),
                                         sink: sink, sequence: sequence ?? SequenceNumbers(), logger: logger)
         let sources = try Self.buildSources(config, logger: logger)
         running = sources.map { source in
@@ -177,25 +177,26 @@ public final class Agent: @unchecked Sendable {
     /// Each source loop's progress counter, for the systemd watchdog: a loop that stops counting is hung.
     public var progress: [(source: String, count: UInt64)] { running.map { ($0.source.name, $0.progress.count) } }
 
-    public func start() {
-        for r in running {
-            do {
-                r.thread = try Threads.start { [stopSignal] in
-                    r.source.run(into: ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal), until: stopSignal)
-                }
-            } catch {
-                preconditionFailure("source \(r.source.name): \(error)")
-            }
-            logger.info("source started", metadata: ["source": "\(r.source.name)", "channels": "\(r.source.channels.map(\.name).joined(separator: ","))"])
-        }
+    public let serviceName = "sources"
+
+    /// The source loops' threads, made on `start`.
+    private lazy var threads = SourceThreads(running.map { r in
+        SourceThreads.Loop(source: r.source) { [stopSignal] in ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal) }
+    }, stopSignal: stopSignal) { [logger] source in
+        logger.info("source started", metadata: ["source": "\(source.name)", "channels": "\(source.channels.map(\.name).joined(separator: ","))"])
+    }
+
+    /// Starts each source's loop on its own thread. When one cannot start, the ones started are
+    /// stopped again and the error is thrown.
+    public func start() throws {
+        try threads.start()
     }
 
     /// Stops and joins every source, then ends open episodes and sends the last partial summaries.
-    public func stop() {
-        stopSignal.raise()
+    @discardableResult
+    public func stop(drainTimeout: Double = 0) -> Bool {
+        _ = threads.stop(drainTimeout: drainTimeout)
         for r in running {
-            if let t = r.thread { pthread_join(t, nil) }
-            r.thread = nil
             r.pipeline.finish(wallNanos: Clock.wallNanos())
             if let sim = r.source as? SimulatorSource {
                 for f in sim.groundTruth {
@@ -204,6 +205,7 @@ public final class Agent: @unchecked Sendable {
                 }
             }
         }
+        return true
     }
 }
 

@@ -6,4 +6,6 @@ public enum ExitStatus {
     public static let noInput: Int32 = 66
     /// EX_CONFIG: the unit's `RestartPreventExitStatus=78` keeps systemd from restart-looping.
     public static let config: Int32 = 78
+    /// EX_OSERR: a service could not start (no thread could be created); systemd restarts the agent.
+    public static let cannotStart: Int32 = 71
 }

@@ -81,8 +81,10 @@ public struct ServiceStatus: Sendable {
 /// — but only when every source loop made progress since the previous ping, so a hung loop lets
 /// systemd's watchdog fire and restart the service — and `STOPPING=1` when it is told to stop.
 ///
-/// One thread does the periodic work; it runs only when `$NOTIFY_SOCKET` is set.
-public final class SystemdService: Sendable {
+/// A service of stage `notifier`: started last (`READY=1` once everything else runs) and stopped
+/// first (`STOPPING=1`). One thread does the periodic work; it runs only when `$NOTIFY_SOCKET` is set.
+public final class SystemdService: Service, Sendable {
+    public let serviceName = "systemd notifier"
     public let notifier: SystemdNotifier
     /// Nanoseconds between watchdog checks (half `WATCHDOG_USEC`), nil when systemd expects none.
     public let watchdogInterval: Int64?
@@ -91,7 +93,7 @@ public final class SystemdService: Sendable {
     private let snapshot: @Sendable () -> ServiceStatus
     private let logger: Logger
     private let stopSignal = StopSignal()
-    private let thread = Mutex<pthread_t?>(nil)
+    private let threads = ThreadGroup()
     /// Pings sent and withheld (a source made no progress), for tests and logs.
     private let counts = Mutex<(pings: Int, withheld: Int)>((0, 0))
 
@@ -115,7 +117,7 @@ public final class SystemdService: Sendable {
     public var pingsWithheld: Int { counts.withLock { $0.withheld } }
 
     /// Sends `READY=1` with a first status line and starts the periodic thread.
-    public func ready() {
+    public func start() throws {
         if let p = notifier.problem { logger.warning("systemd notification disabled", metadata: ["reason": "\(p)"]) }
         guard notifier.isEnabled else { return }
         let first = snapshot()
@@ -124,19 +126,15 @@ public final class SystemdService: Sendable {
         }
         logger.debug("notified systemd: ready", metadata: ["socket": "\(notifier.socketName ?? "")",
                      "watchdog_ms": "\(watchdogInterval.map { String($0 * 2 / 1_000_000) } ?? "off")"])
-        do {
-            let started = try Threads.start { [self] in loop(first: first) }
-            thread.withLock { $0 = started }
-        } catch {
-            preconditionFailure("systemd notifier: \(error)")
-        }
+        try threads.start { [self] in loop(first: first) }
     }
 
     /// Stops the periodic thread (no more watchdog pings) and sends `STOPPING=1`.
-    public func stopping() {
+    public func stop(drainTimeout: Double) -> Bool {
         stopSignal.raise()
-        if let t = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) { pthread_join(t, nil) }
+        threads.join()
         notifier.stopping(status: "stopping: ending episodes, sending the last summaries, draining the outbox")
+        return true
     }
 
     private func loop(first: ServiceStatus) {

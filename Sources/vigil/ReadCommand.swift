@@ -31,7 +31,7 @@ struct Read: ParsableCommand {
     var logLevel: String = "warning"
 
     func run() throws {
-        var stopSignals = blockStopSignals()
+        let stopSignals = StopSignals.block()
 
         var config = loadConfig(self.config)
         if let name = source {
@@ -42,24 +42,21 @@ struct Read: ParsableCommand {
         }
         let level = Logger.Level(rawValue: logLevel) ?? .warning
         LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
-        let sources = try Agent.buildSources(config, logger: Logger(label: "vigil"))
+        let logger = Logger(label: "vigil")
+        let sources = try Agent.buildSources(config, logger: logger)
 
-        let stop = StopSignal()
+        // Ends at a signal, the deadline, or when the printers reached --count.
+        let countReached = StopSignal()
         let printed = ReadingCount()
         let limit = count ?? Int.max
-        var threads: [pthread_t] = []
-        for s in sources {
-            let sink = PrintingSink(source: s, printed: printed, limit: limit, stop: stop)
-            threads.append(try Threads.start { s.run(into: sink, until: stop) })
-        }
-        // The main thread waits for a signal, the deadline or the count.
-        let deadline = Clock.monotonicNanos() + Int64((duration ?? (count == nil ? 30 : 86_400 * 365)) * 1e9)
-        var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
-        while !stop.isRaised && Clock.monotonicNanos() < deadline {
-            if sigtimedwait(&stopSignals, nil, &timeout) > 0 { break }
-        }
-        stop.raise()
-        for t in threads { pthread_join(t, nil) }
+        let loops = SourceThreads(sources.map { s in
+            SourceThreads.Loop(source: s) { PrintingSink(source: s, printed: printed, limit: limit, stop: countReached) }
+        })
+        let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration ?? (count == nil ? 30 : 86_400 * 365), orWhen: countReached),
+                                   logger: logger)
+        runner.add(loops, stage: .sources)
+        guard case .stopTriggered = runner.run().ending else { throw ExitCode(ExitStatus.cannotStart) }
+
         for s in sources {
             guard let c = s.sourceCounters else { continue }
             writeOut("\(s.name): " + c.counts.map { "\($0.name)=\($0.value)" }.joined(separator: " "))

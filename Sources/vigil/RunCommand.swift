@@ -27,8 +27,8 @@ struct Run: ParsableCommand {
     var duration: Double?
 
     func run() throws {
-        // Block the stop signals before any thread starts, so only `sigwait` below sees them.
-        var stopSignals = blockStopSignals()
+        // Block the stop signals before any thread starts, so only the runner's wait sees them.
+        let stopSignals = StopSignals.block()
 
         let config = loadConfig(self.config, broker: broker, device: device)
         let level = Logger.Level(rawValue: logLevel ?? config.logLevel.rawValue) ?? .info
@@ -36,16 +36,17 @@ struct Run: ParsableCommand {
         let logger = Logger(label: "vigil")
 
         let address = try! BrokerAddress.parse(config.mqtt.broker).get()
-        let encoder = EventEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix)
+        let encoder = JSONPayloadEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix)
         let password = readPassword(config)
         let tls = address.tls ? MQTTUplink.TLS(tls: config.mqtt.tls ?? TLSConfig()) : nil
 
         // Events wait on disk until the broker acknowledges them; numbers survive restarts next to them.
         let outboxDir = config.mqtt.outbox.resolvedDirectory(environment: Self.environment(["STATE_DIRECTORY"]))
-        let outbox = Outbox(settings: .init(directory: outboxDir, maxEvents: config.mqtt.maxEvents,
-                                            maxBytes: config.mqtt.outbox.maxBytes, sync: config.mqtt.outbox.sync,
-                                            syncInterval: config.mqtt.outbox.syncInterval.seconds), logger: logger)
-        let sequence = SequenceNumbers(path: outboxDir + "/sequence", logger: logger)
+        let outbox = OutboxService(
+            outbox: Outbox(settings: .init(directory: outboxDir, maxEvents: config.mqtt.maxEvents,
+                                           maxBytes: config.mqtt.outbox.maxBytes, sync: config.mqtt.outbox.sync,
+                                           syncInterval: config.mqtt.outbox.syncInterval.seconds), logger: logger),
+            sequence: SequenceNumbers(path: outboxDir + "/sequence", logger: logger))
         let uplink = MQTTUplink(settings: .init(
             host: address.host, port: address.port,
             clientID: config.mqtt.clientID ?? "vigil-\(config.device)",
@@ -53,50 +54,43 @@ struct Run: ParsableCommand {
             statusTopic: encoder.statusTopic,
             reconnectMin: config.mqtt.reconnectMin.seconds, reconnectMax: config.mqtt.reconnectMax.seconds,
             queueLimit: config.mqtt.maxEvents, drainRate: config.mqtt.outbox.drainRate,
-            username: config.mqtt.username, password: password, tls: tls), outbox: outbox, logger: logger)
+            username: config.mqtt.username, password: password, tls: tls), outbox: outbox.outbox, logger: logger)
         let agent: Agent
-        do throws(ConfigIssueList) { agent = try Agent(config: config, sink: uplink, sequence: sequence, logger: logger) } catch {
+        do throws(ConfigIssueList) { agent = try Agent(config: config, sink: uplink, sequence: outbox.sequence, logger: logger) } catch {
             exitWithConfigError(error.issues.map { "\(self.config): \($0)" }.joined(separator: "\n"))
         }
         let health = HealthReporter(publisher: agent.publisher, interval: config.mqtt.healthInterval) { [agent] in
-            let u = uplink.stats
-            return HealthSnapshot(outbox: outbox.stats, connected: u.connected, connects: u.connects, readings: agent.readingsSoFar)
+            HealthSnapshot(outbox: outbox.outbox.stats, uplink: uplink.stats, readings: agent.readingsSoFar)
         }
-        let o = outbox.stats
+        // Under systemd (Type=notify): READY once sources and uplink run, then STATUS and the watchdog.
+        let systemd = SystemdService(progress: { agent.progress }, status: {
+            ServiceStatus(readings: agent.readingsSoFar, queued: outbox.outbox.stats.events, connected: uplink.stats.connected)
+        }, logger: logger)
+
+        let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration), logger: logger)
+        runner.add(outbox, stage: .outbox)
+        runner.add(uplink, stage: .uplink, drainTimeout: 5)
+        runner.add(agent, stage: .sources)
+        runner.add(health, stage: .reporters)
+        runner.add(systemd, stage: .notifier)
+
+        let o = outbox.outbox.stats
         logger.info("vigil starting", metadata: ["device": "\(config.device)", "broker": "\(config.mqtt.broker)", "config": "\(self.config)",
                                                  "tls": "\(address.tls)", "username": "\(config.mqtt.username ?? "-")",
                                                  "outbox": "\(outboxDir)", "storage": "\(o.storage.rawValue)", "sync": "\(config.mqtt.outbox.sync.rawValue)",
-                                                 "recovered": "\(o.recovered)", "next_seq": "\(sequence.upcoming)"])
-        uplink.start()
-        agent.start()
-        health.start()
-        // Under systemd (Type=notify): READY now that sources and uplink run, then STATUS and the watchdog.
-        let systemd = SystemdService(progress: { agent.progress }, status: {
-            ServiceStatus(readings: agent.readingsSoFar, queued: outbox.stats.events, connected: uplink.stats.connected)
-        }, logger: logger)
-        systemd.ready()
-
-        var received: Int32 = 0
-        if let d = duration {
-            var ts = timespec(tv_sec: Int(d), tv_nsec: Int((d - d.rounded(.down)) * 1e9))
-            received = sigtimedwait(&stopSignals, nil, &ts)
-        } else {
-            sigwait(&stopSignals, &received)
+                                                 "recovered": "\(o.recovered)", "next_seq": "\(outbox.sequence.upcoming)"])
+        let outcome = runner.run { reason in
+            logger.info("vigil stopping", metadata: ["signal": "\(reason)"])
         }
-        logger.info("vigil stopping", metadata: ["signal": "\(received > 0 ? String(cString: strsignal(received)) : "duration elapsed")"])
-        systemd.stopping()
-        agent.stop()
-        health.stop()
-        let drained = uplink.shutdown(drainTimeout: 5)
+        guard case .stopTriggered = outcome.ending else { throw ExitCode(ExitStatus.cannotStart) }
+
         let stats = uplink.stats
-        let left = outbox.stats
-        sequence.close()
-        outbox.close()
+        let left = outbox.statsAtClose ?? outbox.outbox.stats
         logger.info("vigil stopped", metadata: ["readings": "\(agent.readingsSoFar)", "events": "\(agent.publisher.published)",
                                                 "last_seq": "\(agent.publisher.lastSeq)", "acked": "\(stats.acked)",
                                                 "unsent": "\(stats.queued + stats.inflight)", "dropped": "\(left.dropped)",
-                                                "drained": "\(drained)"])
-        if !drained {
+                                                "drained": "\(outcome.drained)"])
+        if !outcome.drained {
             if left.storage == .disk {
                 logger.notice("\(left.events) unacknowledged message(s) stay in the outbox \(outboxDir) and are sent after the next start")
             } else {
@@ -141,4 +135,3 @@ extension MQTTUplink.TLS {
     }
 }
 
-extension MQTTUplink: MessageSink {}

@@ -13,20 +13,9 @@ struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Edge agent: reads sensors, scores each reading against a sliding window, and sends only anomalies and summaries over MQTT.",
-        version: "0.1.0",
+        version: VigilVersion.current,
         subcommands: [Run.self, Check.self, Read.self, Replay.self, Probe.self, Simulate.self]
     )
-}
-
-/// Blocks SIGTERM and SIGINT in this thread (and the threads it starts later), so only the main
-/// thread's `sigwait`/`sigtimedwait` on the returned set sees them.
-func blockStopSignals() -> sigset_t {
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGTERM)
-    sigaddset(&set, SIGINT)
-    pthread_sigmask(SIG_BLOCK, &set, nil)
-    return set
 }
 
 /// Prints config problems and exits with EX_CONFIG (78), so systemd does not restart-loop.

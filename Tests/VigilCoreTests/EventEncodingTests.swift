@@ -2,7 +2,7 @@ import Testing
 import VigilCore
 
 @Suite struct EventEncodingTests {
-    let encoder = EventEncoder(device: "gw-1")
+    let encoder = JSONPayloadEncoder(device: "gw-1")
     let temperature = ChannelInfo(name: "temperature", unit: "°C")
     static let t0: Int64 = 1_795_434_000_123_000_000  // 2026-11-23T11:40:00.123Z
 
@@ -39,7 +39,7 @@ import VigilCore
     }
 
     @Test func statusAndHealthTopicsFollowThePrefix() {
-        let e = EventEncoder(device: "pi", topicPrefix: "plant/a")
+        let e = JSONPayloadEncoder(device: "pi", topicPrefix: "plant/a")
         #expect(e.statusTopic == "plant/a/pi/status")
         #expect(e.healthTopic == "plant/a/pi/health")
     }

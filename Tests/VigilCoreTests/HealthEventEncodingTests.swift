@@ -3,7 +3,7 @@ import VigilCore
 
 /// Topics and payloads of sensor health and multivariate events, as docs/payloads.md shows them.
 @Suite struct HealthEventEncodingTests {
-    let encoder = EventEncoder(device: "gw-1")
+    let encoder = JSONPayloadEncoder(device: "gw-1")
     let temperature = ChannelInfo(name: "temperature", unit: "°C")
     static let t0: Int64 = 1_795_434_000_000_000_000  // 2026-11-23T11:40:00.000Z
 

@@ -100,7 +100,7 @@ import VigilCore
         #expect(kinds == ["health start temperature out_of_range", "health end temperature out_of_range", "t2 start env",
                           "health start temperature dropout", "health end temperature dropout", "t2 end env shutdown",
                           "summary temperature", "summary humidity"], "\(kinds)")
-        let enc = EventEncoder(device: "gw-1")
+        let enc = JSONPayloadEncoder(device: "gw-1")
         let start = sink.events.first { if case .multivariateStart = $0 { return true } else { return false } }!
         #expect(enc.topic(for: start) == "vigil/gw-1/anomaly/env")
         let json = String(decoding: enc.payload(for: start, seq: 5), as: UTF8.self)

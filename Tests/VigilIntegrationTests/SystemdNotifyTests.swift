@@ -76,7 +76,7 @@ import Testing
                                      } },
                                      status: { ServiceStatus(readings: 0, queued: 0, connected: false) },
                                      logger: Logger(label: "test"))
-        service.ready()
+        try service.start()
         #expect(listener.wait(timeout: 5) { $0.filter { $0.message == "WATCHDOG=1" }.count >= 3 })
         moving.withLock { $0[1] = false }
         usleep(250_000)  // at most one ping of progress made before the stop
@@ -85,7 +85,7 @@ import Testing
         let after = listener.messages.filter { $0.message == "WATCHDOG=1" }.count
         #expect(after == before, "pings went on while source b stood still")
         #expect(service.pingsWithheld >= 2)
-        service.stopping()
+        _ = service.stop(drainTimeout: 0)
         #expect(listener.wait(timeout: 5) { $0.last?.message.hasPrefix("STOPPING=1") == true })
     }
 

@@ -13,7 +13,7 @@ struct OutboxBenchmark {
 
     /// A real anomaly-start message, as the agent sends it.
     static let message: OutboundMessage = {
-        let e = EventEncoder(device: "gw-1")
+        let e = JSONPayloadEncoder(device: "gw-1")
         let event = Event.anomalyStart(channel: ChannelInfo(name: "temperature", unit: "°C"),
                                        EpisodeStart(id: 3, wallNanos: 1_795_434_000_123_000_000, value: 31.2, z: 6.104, mean: 22.012346, std: 0.5))
         return e.message(for: event, seq: 123_456)

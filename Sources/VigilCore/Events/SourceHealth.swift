@@ -36,11 +36,3 @@ public struct SourceHealth: Sendable, Equatable {
         self.up = up; self.device = device; self.reason = reason; self.wallNanos = wallNanos; self.counters = counters
     }
 }
-
-extension JSONWriter {
-    /// The counters as flat `source_*` fields.
-    mutating func sourceCounters(_ c: SourceCounters) {
-        string("source", c.source)
-        for count in c.counts { int(dynamicKey: "source_" + count.name, count.value) }
-    }
-}

@@ -45,6 +45,11 @@ public struct JSONWriter {
         bytes.append(contentsOf: String(v).utf8)
     }
 
+    public mutating func bool(_ k: StaticString, _ v: Bool) {
+        key(k)
+        bytes.append(contentsOf: (v ? "true" : "false").utf8)
+    }
+
     /// Finite numbers in their shortest round-trip form; NaN and ±inf as null (JSON has neither).
     public mutating func number(_ k: StaticString, _ v: Double) {
         key(k)
