@@ -82,4 +82,4 @@ echo
 echo "== received: $(grep -c '/anomaly/' "$work/received.txt" || true) anomaly events," \
      "$(grep -c '/health' "$work/received.txt" || true) health events," \
      "$(grep -c '/summary/' "$work/received.txt" || true) summaries," \
-     "status: $(grep '/status ' "$work/received.txt" | awk '{print $2}' | paste -sd' ' -)"
+     "status: $(grep '/status ' "$work/received.txt" | grep -o '"state":"[a-z]*"' | cut -d'"' -f4 | paste -sd' ' -)"

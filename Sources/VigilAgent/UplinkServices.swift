@@ -28,8 +28,27 @@ public final class OutboxService: Service, @unchecked Sendable {
 }
 
 /// The uplink as a service (stage `uplink`): `start` starts its network thread; `stop` waits up to the
-/// drain timeout for the broker to acknowledge what the outbox holds, publishes `offline` and
-/// disconnects. It reports a thread that cannot start itself (and keeps the messages in the outbox).
+/// drain timeout for the broker to acknowledge what the outbox holds, publishes the clean-stop status
+/// (built at that moment, so it can name the run's last sequence number) and disconnects. It reports a
+/// thread that cannot start itself (and keeps the messages in the outbox).
+public final class UplinkService: Service, Sendable {
+    public let serviceName = "uplink"
+    public let uplink: MQTTUplink
+    private let offline: @Sendable () -> [UInt8]?
+
+    /// - Parameter offline: the clean-stop status payload; nil publishes the last will's bytes.
+    public init(uplink: MQTTUplink, offline: @escaping @Sendable () -> [UInt8]? = { nil }) {
+        self.uplink = uplink
+        self.offline = offline
+    }
+
+    public func start() { uplink.start() }
+
+    public func stop(drainTimeout: Double) -> Bool {
+        uplink.shutdown(drainTimeout: drainTimeout, offline: offline())
+    }
+}
+
 extension MQTTUplink: Service {
     public var serviceName: String { "uplink" }
 
@@ -38,6 +57,8 @@ extension MQTTUplink: Service {
     }
 }
 
+/// Producers hand messages to the outbox; the uplink consumes from it (one-way flow).
+extension Outbox: MessageSink {}
 extension MQTTUplink: MessageSink {}
 
 extension HealthSnapshot {

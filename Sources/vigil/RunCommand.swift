@@ -54,9 +54,11 @@ struct Run: ParsableCommand {
             statusTopic: encoder.statusTopic,
             reconnectMin: config.mqtt.reconnectMin.seconds, reconnectMax: config.mqtt.reconnectMax.seconds,
             queueLimit: config.mqtt.maxEvents, drainRate: config.mqtt.outbox.drainRate,
-            username: config.mqtt.username, password: password, tls: tls), outbox: outbox.outbox, logger: logger)
+            username: config.mqtt.username, password: password, tls: tls,
+            status: .init(birth: encoder.message(for: .birth(firstSeq: outbox.sequence.upcoming, startedWallNanos: Clock.wallNanos())).payload,
+                          will: encoder.message(for: .lastWill).payload)), outbox: outbox.outbox, logger: logger)
         let agent: Agent
-        do throws(ConfigIssueList) { agent = try Agent(config: config, sink: uplink, sequence: outbox.sequence, logger: logger) } catch {
+        do throws(ConfigIssueList) { agent = try Agent(config: config, sink: outbox.outbox, sequence: outbox.sequence, logger: logger) } catch {
             exitWithConfigError(error.issues.map { "\(self.config): \($0)" }.joined(separator: "\n"))
         }
         let health = HealthReporter(publisher: agent.publisher, interval: config.mqtt.healthInterval) { [agent] in
@@ -69,7 +71,9 @@ struct Run: ParsableCommand {
 
         let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration), logger: logger)
         runner.add(outbox, stage: .outbox)
-        runner.add(uplink, stage: .uplink, drainTimeout: 5)
+        runner.add(UplinkService(uplink: uplink) { [agent] in
+            encoder.message(for: .cleanStop(lastSeq: agent.publisher.lastSeq, wallNanos: Clock.wallNanos())).payload
+        }, stage: .uplink, drainTimeout: 5)
         runner.add(agent, stage: .sources)
         runner.add(health, stage: .reporters)
         runner.add(systemd, stage: .notifier)

@@ -62,7 +62,7 @@ import VigilTestSupport
         let agent = try VigilProcess(config: yaml, arguments: ["--duration", "7"])
         #expect(agent.waitForExit(timeout: 20), "agent did not stop by itself")
         #expect(agent.exitStatus == 0, "\(agent.stderr)")
-        let messages = sub.waitUntil(timeout: 5) { ms in ms.contains { $0.topic == "vigil/itest/status" && $0.payload == "offline" } }
+        let messages = sub.waitUntil(timeout: 5) { ms in ms.contains { $0.topic == "vigil/itest/status" && $0.statusState == "offline" } }
 
         let anomalies = messages.filter { $0.topic.hasPrefix("vigil/itest/anomaly/") }.map { ($0.topic, Self.json($0)) }
         let starts = anomalies.filter { $0.1["event"] as? String == "start" }
@@ -96,23 +96,30 @@ import VigilTestSupport
         }
         #expect(summaries.reduce(0) { $0 + ($1["episodes"] as? Int ?? 0) } == expected.count)
 
-        let status = messages.filter { $0.topic == "vigil/itest/status" }.map(\.payload)
-        #expect(status == ["online", "offline"])
+        // The birth tells where this run's numbers start, the clean stop where they end.
+        let status = messages.compactMap(\.status)
+        #expect(status.map { $0["state"] as? String } == ["online", "offline"])
+        #expect(status[0]["first_seq"] as? Int == 1)
+        #expect(status[0]["version"] as? String == VigilVersion.current)
+        #expect(status[0]["device"] as? String == "itest")
+        #expect((status[0]["started"] as? String)?.hasSuffix("Z") == true)
+        #expect(status[1]["clean"] as? Bool == true)
+        #expect(status[1]["last_seq"] as? Int == seqs.count)
     }
 
     @Test func sigkillMakesTheBrokerDeliverTheLastWill() throws {
         let broker = try MosquittoBroker()
         let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/itest/status"])
         let agent = try VigilProcess(config: Self.config(port: broker.port), arguments: [])
-        let online = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "online" } }
-        #expect(online.map(\.payload) == ["online"])
+        let online = sub.waitUntil(timeout: 10) { $0.contains { $0.statusState == "online" } }
+        #expect(online.map(\.statusState) == ["online"])
         agent.kill()
-        let all = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "offline" } }
-        #expect(all.map(\.payload) == ["online", "offline"])
-        // A late subscriber sees the retained last word: offline.
+        let all = sub.waitUntil(timeout: 10) { $0.contains { $0.statusState == "offline" } }
+        #expect(all.map(\.statusState) == ["online", "offline"])
+        // A late subscriber sees the retained last word: the will, offline and not clean.
         let late = try MQTTSubscriber(port: broker.port, topics: ["vigil/itest/status"])
         let seen = late.waitFor(count: 1, timeout: 5)
-        #expect(seen.map(\.description) == ["[retained] vigil/itest/status offline"])
+        #expect(seen.map(\.description) == [#"[retained] vigil/itest/status {"v":1,"device":"itest","type":"status","state":"offline","clean":false}"#])
     }
 
     /// The broker comes up only after the agent; a persistent subscriber session made beforehand
@@ -128,12 +135,12 @@ import VigilTestSupport
         Thread.sleep(forTimeInterval: 3)  // faults at 2 s and 3 s happen while the broker is down
         try broker.start()
         let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"], clientID: "itest-sub", persistentSession: true)
-        _ = sub.waitUntil(timeout: 10) { $0.contains { $0.payload == "online" } }
+        _ = sub.waitUntil(timeout: 10) { $0.contains { $0.statusState == "online" } }
         Thread.sleep(forTimeInterval: 3)
         agent.terminate()
         #expect(agent.waitForExit(timeout: 15))
         #expect(agent.exitStatus == 0, "\(agent.stderr)")
-        let messages = sub.waitUntil(timeout: 5) { $0.contains { $0.payload == "offline" } }
+        let messages = sub.waitUntil(timeout: 5) { $0.contains { $0.statusState == "offline" } }
         let seqs = messages.compactMap { Self.json($0)["seq"] as? Int }.sorted()
         #expect(!seqs.isEmpty)
         #expect(seqs == Array(1...max(1, seqs.count)), "lost or duplicated: \(seqs)")

@@ -53,13 +53,13 @@ struct OutboxAgentTests {
 
         let first = try VigilProcess(config: yaml, arguments: ["--duration", "3"], stateDirectory: state)
         #expect(first.waitForExit(timeout: 20) && first.exitStatus == 0, "\(first.stderr)")
-        let one = Self.seqs(sub.waitUntil(timeout: 5) { $0.contains { $0.payload == "offline" } })
+        let one = Self.seqs(sub.waitUntil(timeout: 5) { $0.contains { $0.statusState == "offline" } })
         #expect(!one.isEmpty && one.sorted() == Array(1...one.count))
 
         // A clean stop records the exact next number: no gap.
         let second = try VigilProcess(config: yaml, arguments: ["--duration", "3"], stateDirectory: state)
         #expect(second.waitForExit(timeout: 20) && second.exitStatus == 0, "\(second.stderr)")
-        let all = Self.seqs(sub.waitUntil(timeout: 5) { $0.filter { $0.payload == "offline" }.count == 2 })
+        let all = Self.seqs(sub.waitUntil(timeout: 5) { $0.filter { $0.statusState == "offline" }.count == 2 })
         #expect(all.sorted() == Array(1...all.count), "\(all)")
         #expect(second.stderr.contains("next_seq=\(one.count + 1)"), "\(second.stderr)")
 
@@ -69,9 +69,18 @@ struct OutboxAgentTests {
         third.kill()
         let fourth = try VigilProcess(config: yaml, arguments: ["--duration", "2"], stateDirectory: state)
         #expect(fourth.waitForExit(timeout: 20))
-        let final = Self.seqs(sub.waitUntil(timeout: 5) { $0.filter { $0.payload == "offline" }.count >= 3 })
+        let final = Self.seqs(sub.waitUntil(timeout: 5) { $0.filter { $0.statusState == "offline" }.count >= 3 })
         #expect(Set(final).count == final.count, "a sequence number was used twice")
         #expect(fourth.stderr.contains("next_seq=\(all.count + 1001)"), "\(fourth.stderr)")
+
+        // Each run's birth declares where its numbers start; a clean stop says where they ended. The
+        // numbers between the killed run's last and the next birth are a declared skip, not a loss.
+        let status = sub.messages.compactMap(\.status)
+        let births = status.filter { $0["state"] as? String == "online" }.compactMap { $0["first_seq"] as? Int }
+        #expect(births == [1, one.count + 1, all.count + 1, all.count + 1001], "\(status)")
+        let clean = status.filter { $0["clean"] as? Bool == true }.compactMap { $0["last_seq"] as? Int }
+        #expect(clean.prefix(2) == [one.count, all.count], "\(status)")
+        #expect(status.contains { $0["clean"] as? Bool == false }, "the killed run's will")
     }
 
     @Test func eventsWaitingOnDiskWhenTheAgentStopsAreSentByTheNextRun() throws {
@@ -152,8 +161,8 @@ struct OutboxAgentTests {
         let agent = try VigilProcess(config: yaml, arguments: ["--duration", "4", "--broker", "mqtts://127.0.0.1:\(broker.port)"],
                                      environment: ["CREDENTIALS_DIRECTORY": credentials])
         #expect(agent.waitForExit(timeout: 20) && agent.exitStatus == 0, "\(agent.stderr)")
-        let got = sub.waitUntil(timeout: 5) { $0.contains { $0.payload == "offline" } }
-        #expect(got.contains { $0.topic == "vigil/obx/status" && $0.payload == "online" }, "\(agent.stderr)\n\(broker.log)")
+        let got = sub.waitUntil(timeout: 5) { $0.contains { $0.statusState == "offline" } }
+        #expect(got.contains { $0.topic == "vigil/obx/status" && $0.statusState == "online" }, "\(agent.stderr)\n\(broker.log)")
         #expect(got.contains { $0.topic.hasPrefix("vigil/obx/summary/") })
         #expect(agent.stderr.contains("tls=true") && agent.stderr.contains("username=obx"))
         #expect(!agent.stderr.contains(secret), "the password appeared in the log")

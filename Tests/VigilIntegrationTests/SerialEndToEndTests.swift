@@ -53,7 +53,7 @@ import VigilTestSupport
         let agent = try VigilProcess(config: Self.agentConfig(port: broker.port, tty: tty, format: format), arguments: ["--duration", "7"])
         #expect(agent.waitForExit(timeout: 20))
         #expect(agent.exitStatus == 0, "\(agent.stderr)")
-        let messages = sub.waitUntil(timeout: 5) { $0.contains { $0.payload == "offline" } }
+        let messages = sub.waitUntil(timeout: 5) { $0.contains { $0.statusState == "offline" } }
         let starts = messages.filter { $0.topic.contains("/anomaly/") }.map(AgentEndToEndTests.json).filter { $0["event"] as? String == "start" }
         // The faulty readings themselves cross the pty unchanged: same channels, same values.
         let expected = try AgentEndToEndTests.expectedEpisodes(yaml: simYaml, ticks: 120)
