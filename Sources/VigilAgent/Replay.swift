@@ -172,8 +172,8 @@ public struct Replay {
                 verdicts.append(v)
             }
             var mvVerdict: MultivariateVerdict? = nil
-            if usable, mv != nil {
-                let m = mv!.process(values, monoNanos: wall, wallNanos: wall)
+            // Optional chaining mutates the detector in place (no copy of its window).
+            if usable, let m = mv?.process(values, monoNanos: wall, wallNanos: wall) {
                 if let e = m.ended { episodes.append(EpisodeRecord(channel: "T2", episode: e)) }
                 if m.inEpisode { predicted = true }
                 mvVerdict = m

@@ -119,9 +119,9 @@ import VigilCore
         var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 100, zOff: 50, stdFloor: 0, holdOut: 0, smoothing: 0.5))
         let v = Self.run(&d, [0, 4, 4, 10])
         #expect(v.map(\.scored) == [0, 2, 3, 6.5])
-        #expect(d.window.contents == [0, 2, 3, 6.5])
+        #expect(d.baseline.contents == [0, 2, 3, 6.5])
         // the fourth reading is scored as 6.5 against [0, 2, 3]: mean 5/3
-        #expect(abs(v[3].z - (6.5 - 5.0 / 3) / d.window.contents.dropLast().sampleStd) < 1e-12)
+        #expect(abs(v[3].z - (6.5 - 5.0 / 3) / d.baseline.contents.dropLast().sampleStd) < 1e-12)
     }
 
     @Test func holdOutKeepsAFaultOutOfTheWindowThenAcceptsTheShift() {

@@ -1,14 +1,3 @@
-/// Which statistic a channel's readings are scored against.
-public enum DetectorKind: String, Sendable, Hashable, CaseIterable {
-    /// Mean and sample standard deviation of the sliding window (O(1) per reading).
-    case zscore
-    /// Median and MAD (×1.4826) of the sliding window: spikes do not move the band
-    /// (O(log n) to update, O(log² n) for the MAD).
-    case robust
-    /// Exponentially weighted mean and variance: follows slow drifts, no window (O(1)).
-    case ewma
-}
-
 /// How one channel decides what is anomalous. Defaults are for a reading a second; see README
 /// "Detectors and sensor health" for how they were chosen.
 public struct DetectorSettings: Sendable, Hashable {
@@ -67,7 +56,7 @@ public struct DetectorSettings: Sendable, Hashable {
         if windowSize > 1_000_000 { p.append(("window.size", "must be at most 1000000, got \(windowSize)")) }
         if let d = windowDuration, d.nanoseconds <= 0 { p.append(("window.duration", "must be more than 0")) }
         if warmup < 2 { p.append(("warmup", "must be at least 2, got \(warmup)")) }
-        if warmup > windowSize && kind != .ewma { p.append(("warmup", "must not exceed window.size (\(windowSize)), got \(warmup)")) }
+        p += ChannelBaseline.problems(of: self)
         if !(zOn.isFinite && zOn > 0) { p.append(("z_on", "must be a number above 0, got \(zOn)")) }
         if !(zOff.isFinite && zOff >= 0) { p.append(("z_off", "must be a number of 0 or more, got \(zOff)")) }
         else if zOff > zOn { p.append(("z_off", "must not exceed z_on (\(zOn)), got \(zOff)")) }
