@@ -76,8 +76,11 @@ struct Replay: ParsableCommand {
         // The options are a detector config of their own, applied over the file's settings.
         var fromOptions = DetectorConfig()
         if let v = windowDuration {
-            guard let d = ConfigDuration(parsing: v) else { exitWithConfigError("--window-duration: '\(v)' is not a duration") }
-            fromOptions.windowDuration = d
+            switch ConfigDuration.parse(v) {
+            case .success(let d): fromOptions.windowDuration = d
+            case .failure(.malformed): exitWithConfigError("--window-duration: '\(v)' is not a duration")
+            case .failure(let problem): exitWithConfigError("--window-duration: '\(v)' \(problem)")
+            }
         }
         fromOptions.kind = kind
         fromOptions.window = window
