@@ -147,6 +147,41 @@ import VigilCore
         #expect(q.compactMap(\.ended).first!.anomalous < v[end].ended!.anomalous)
     }
 
+    // MARK: one baseline per kind
+
+    @Test func eachKindBuildsItsOwnBaseline() {
+        for kind in DetectorKind.allCases {
+            let d = ChannelDetector(settings: DetectorSettings(kind: kind, windowSize: 30, windowDuration: .seconds(5), alpha: 0.25))
+            #expect(d.baseline.kind == kind)
+            #expect(d.baseline.count == 0)
+            #expect(d.baseline.band(wallNanos: 0).center.isNaN)
+        }
+        // Each case holds the state of its kind, built from the settings.
+        guard case .zscore(let w) = ChannelBaseline(settings: DetectorSettings(kind: .zscore, windowSize: 30, windowDuration: .seconds(5))),
+              case .robust(let r) = ChannelBaseline(settings: DetectorSettings(kind: .robust, windowSize: 40)),
+              case .ewma(let e) = ChannelBaseline(settings: DetectorSettings(kind: .ewma, windowSize: 9)) else {
+            Issue.record("a kind built another kind's baseline")
+            return
+        }
+        #expect(w.capacity == 30 && w.maxAgeNanos == 5 * Self.second)
+        #expect(r.capacity == 40 && r.maxAgeNanos == nil)
+        #expect(e.alpha == 0.2)
+    }
+
+    @Test func aBaselineLearnsWhatIsNotHeldOutAndAgesItOut() {
+        var b = ChannelBaseline(settings: DetectorSettings(kind: .robust, windowSize: 4, windowDuration: .seconds(3)))
+        for (i, x) in [5.0, 1, 3].enumerated() { b.learn(x, monoNanos: Int64(i) * Self.second, wallNanos: 0) }
+        #expect(b.contents == [5, 1, 3])
+        #expect(b.score(4, wallNanos: 0, floor: 0.5) == Score(z: 1 / (1.482602218505602 * 2), band: Band(center: 3, spread: 1.482602218505602 * 2)))
+        b.evict(before: 4 * Self.second)  // older than 1 s: the 5 leaves
+        #expect(b.contents == [1, 3])
+        var e = ChannelBaseline(settings: DetectorSettings(kind: .ewma, windowSize: 3))
+        for x in [2.0, 4, 6] { e.learn(x, monoNanos: 0, wallNanos: 0) }
+        e.evict(before: .max)  // an EWMA holds no readings: nothing ages out
+        #expect(e.count == 3 && e.contents.isEmpty)
+        #expect(e.band(wallNanos: 0) == Band(center: 4.5, spread: 2.75.squareRoot()))
+    }
+
     @Test func settingsValidationCoversTheNewFields() {
         let bad = DetectorSettings(windowSize: 10, warmup: 5, holdOut: -1, smoothing: 0, alpha: 2,
                                    health: HealthSettings(stuckAfter: .seconds(0), resolution: -1, min: 5, max: 1, maxRate: 0))
