@@ -61,9 +61,25 @@ extension Baseline {
     }
 
     public static func problems(of settings: DetectorSettings) -> [(field: String, message: String)] { [] }
+}
 
-    /// The rule every windowed kind shares: warm-up must fit in the window.
-    static func warmupFitsWindow(_ s: DetectorSettings) -> [(field: String, message: String)] {
+/// A baseline over a sliding window of readings, bounded by count (`window`) and optionally by
+/// age (`window_duration`): what `zscore` and `robust` share.
+public protocol WindowedBaseline: Baseline {
+    init(capacity: Int, maxAgeNanos: Int64?)
+    mutating func push(_ x: Double, at time: Int64)
+}
+
+extension WindowedBaseline {
+    public init(settings: DetectorSettings) {
+        self.init(capacity: settings.windowSize, maxAgeNanos: settings.windowDuration?.nanoseconds)
+    }
+
+    @inline(__always)
+    public mutating func learn(_ x: Double, monoNanos: Int64, wallNanos: Int64) { push(x, at: monoNanos) }
+
+    /// The warm-up must fit in the window.
+    public static func problems(of s: DetectorSettings) -> [(field: String, message: String)] {
         s.warmup > s.windowSize ? [("warmup", "must not exceed window.size (\(s.windowSize)), got \(s.warmup)")] : []
     }
 }

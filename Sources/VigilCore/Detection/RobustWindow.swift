@@ -220,18 +220,7 @@ public struct RobustWindow: Sendable {
 }
 
 /// The `robust` baseline: median and 1.4826·MAD of the window.
-extension RobustWindow: Baseline {
-    public init(settings: DetectorSettings) {
-        self.init(capacity: settings.windowSize, maxAgeNanos: settings.windowDuration?.nanoseconds)
-    }
-
+extension RobustWindow: WindowedBaseline {
     @inline(__always)
     public func band(wallNanos: Int64) -> Band { Band(center: median, spread: scale) }
-
-    @inline(__always)
-    public mutating func learn(_ x: Double, monoNanos: Int64, wallNanos: Int64) { push(x, at: monoNanos) }
-
-    public static func problems(of settings: DetectorSettings) -> [(field: String, message: String)] {
-        warmupFitsWindow(settings)
-    }
 }

@@ -102,18 +102,7 @@ public struct RollingWindow: Sendable {
 }
 
 /// The `zscore` baseline: mean and sample standard deviation of the window.
-extension RollingWindow: Baseline {
-    public init(settings: DetectorSettings) {
-        self.init(capacity: settings.windowSize, maxAgeNanos: settings.windowDuration?.nanoseconds)
-    }
-
+extension RollingWindow: WindowedBaseline {
     @inline(__always)
     public func band(wallNanos: Int64) -> Band { Band(center: mean, spread: standardDeviation) }
-
-    @inline(__always)
-    public mutating func learn(_ x: Double, monoNanos: Int64, wallNanos: Int64) { push(x, at: monoNanos) }
-
-    public static func problems(of settings: DetectorSettings) -> [(field: String, message: String)] {
-        warmupFitsWindow(settings)
-    }
 }
