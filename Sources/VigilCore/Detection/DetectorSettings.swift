@@ -1,5 +1,5 @@
-/// How one channel decides what is anomalous. Defaults are for a reading a second; see README
-/// "Detectors and sensor health" for how they were chosen.
+/// How one channel decides what is anomalous. Defaults are for a reading a second; see
+/// docs/detection.md "How the defaults were chosen".
 public struct DetectorSettings: Sendable, Hashable {
     public var kind: DetectorKind = .zscore
     /// Most readings the window holds (for `ewma`: sets the default `alpha` = 2 / (window + 1)).
