@@ -1,18 +1,6 @@
-/// Which statistic a channel's readings are scored against; the raw value is the `kind` in config
-/// files and the `detector` of anomaly events.
-///
-/// Adding a kind: a type conforming to `Baseline` (in its own file, with its state and rules),
-/// its case here and in `ChannelBaseline` below. The compiler points at every switch to extend;
-/// all of them are in this file.
-public enum DetectorKind: String, Sendable, Hashable, CaseIterable {
-    /// Mean and sample standard deviation of the sliding window (`RollingWindow`, O(1) per reading).
-    case zscore
-    /// Median and MAD (×1.4826) of the sliding window (`RobustWindow`): spikes do not move the band
-    /// (O(log n) to update, O(log² n) for the MAD).
-    case robust
-    /// Exponentially weighted mean and variance (`EwmaStats`): follows slow drifts, no window (O(1)).
-    case ewma
-}
+// Adding a detector kind: a type conforming to `Baseline` (its own file, holding its state and
+// its rules), its config name as a case of `DetectorKind` (DetectorSettings.swift), and its case
+// in `ChannelBaseline` below. The compiler points at every switch to extend; all are in this file.
 
 /// The centre and spread a reading is scored against.
 public struct Band: Sendable, Equatable {

@@ -1,3 +1,14 @@
+/// Which statistic a channel's readings are scored against.
+public enum DetectorKind: String, Sendable, Hashable, CaseIterable {
+    /// Mean and sample standard deviation of the sliding window (O(1) per reading).
+    case zscore
+    /// Median and MAD (×1.4826) of the sliding window: spikes do not move the band
+    /// (O(log n) to update, O(log² n) for the MAD).
+    case robust
+    /// Exponentially weighted mean and variance: follows slow drifts, no window (O(1)).
+    case ewma
+}
+
 /// How one channel decides what is anomalous. Defaults are for a reading a second; see
 /// docs/detection.md "How the defaults were chosen".
 public struct DetectorSettings: Sendable, Hashable {
