@@ -38,6 +38,21 @@ import VigilTestSupport
         #expect(check.exitStatus == 0, "\(check.stderr)")
     }
 
+    /// A GPIO line offset goes to libgpiod as a UInt32: past that it trapped when the agent opened
+    /// the line. A chip has at most 65535 lines (the kernel counts them in 16 bits).
+    @Test(arguments: [
+        ("  - kind: dht\n    name: climate\n    model: dht22\n    chip: gpiochip0\n    line: 5000000000", "8:5: sources[0].line: must be at most 65535 (the largest GPIO line offset), got 5000000000"),
+        ("  - kind: gpio\n    name: room\n    chip: gpiochip0\n    inputs:\n      - { line: 65536, mode: level, channel: door }",
+         "8:11: sources[0].inputs[0].line: must be at most 65535 (the largest GPIO line offset), got 65536"),
+    ])
+    func checkRefusesAGPIOLineBeyondAnyChip(source: String, message: String) throws {
+        let yaml = "device: gw-1\nmqtt: { broker: \"mqtt://127.0.0.1:1\" }\nsources:\n\(source)\n"
+        let check = try VigilProcess(config: yaml, command: "check", arguments: [])
+        #expect(check.waitForExit(timeout: 30))
+        #expect(check.exitStatus == 78)
+        #expect(check.stderr == "\(check.configPath):\(message)")
+    }
+
     /// `vigil replay FILE ARGUMENTS…`: exit status and standard error.
     static func replay(_ csv: String, _ arguments: [String] = []) throws -> (status: Int32, stderr: String, file: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-replay-\(UUID().uuidString.prefix(8))")
