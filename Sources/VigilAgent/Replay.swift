@@ -142,10 +142,14 @@ public struct Replay {
             let wall: Int64
             if let ti = timeIndex {
                 let text = String(decoding: fields[ti], as: UTF8.self)
-                guard let t = Timestamp.parse(text) else {
+                // The detectors take differences of these times: a bounded range keeps them in an Int64.
+                switch Timestamp.parse(text, within: Timestamp.recordedRange) {
+                case .success(let t): wall = t
+                case .failure(.malformed):
                     throw InputError(file: file, line: lineNumber, message: "column '\(names[ti])': '\(text)' is not a time (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or Unix seconds)")
+                case .failure(.outOfRange):
+                    throw InputError(file: file, line: lineNumber, message: "column '\(names[ti])': '\(text)' is outside 1970-01-01 … 2199-12-31, the times replay takes")
                 }
-                wall = t
             } else {
                 wall = Int64(n) * 1_000_000_000
             }
@@ -172,8 +176,8 @@ public struct Replay {
                 verdicts.append(v)
             }
             var mvVerdict: MultivariateVerdict? = nil
-            if usable, mv != nil {
-                let m = mv!.process(values, monoNanos: wall, wallNanos: wall)
+            // Optional chaining mutates the detector in place (no copy of its window).
+            if usable, let m = mv?.process(values, monoNanos: wall, wallNanos: wall) {
                 if let e = m.ended { episodes.append(EpisodeRecord(channel: "T2", episode: e)) }
                 if m.inEpisode { predicted = true }
                 mvVerdict = m

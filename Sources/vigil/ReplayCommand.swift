@@ -40,7 +40,7 @@ struct Replay: ParsableCommand {
     @Option(help: "Rows at the start of each file that feed the detectors but are not scored.")
     var warmupRows: Int = 0
 
-    @Option(help: "Detector for every column: zscore, robust, ewma, or t2 (only the multivariate detector).")
+    @Option(help: "Detector for every column: \(Self.channelDetectorNames), or t2 (only the multivariate detector).")
     var detector: String?
     @Flag(help: "Add a multivariate (T²) detector over all value columns, with the same settings.")
     var multivariate = false
@@ -61,19 +61,26 @@ struct Replay: ParsableCommand {
     @Option(help: "Draw the series, the band, episodes and labels as SVG here (several files: one SVG each, named FILE-<input>.svg).")
     var plot: String?
 
+    /// The per-channel kinds as `--detector` takes them (t2 is the multivariate detector alone).
+    static let channelDetectorNames = DetectorKind.allCases.map(\.rawValue).joined(separator: ", ")
+    static let detectorNames = channelDetectorNames + ", t2"
+
     func run() throws {
         let base = config.map { loadConfig($0) }
         let onlyT2 = detector == "t2"
         var kind: DetectorKind? = nil
         if let d = detector, !onlyT2 {
-            guard let k = DetectorKind(rawValue: d) else { exitWithConfigError("--detector: '\(d)' is not one of zscore, robust, ewma, t2") }
+            guard let k = DetectorKind(rawValue: d) else { exitWithConfigError("--detector: '\(d)' is not one of \(Self.detectorNames)") }
             kind = k
         }
         // The options are a detector config of their own, applied over the file's settings.
         var fromOptions = DetectorConfig()
         if let v = windowDuration {
-            guard let d = ConfigDuration(parsing: v) else { exitWithConfigError("--window-duration: '\(v)' is not a duration") }
-            fromOptions.windowDuration = d
+            switch ConfigDuration.parse(v) {
+            case .success(let d): fromOptions.windowDuration = d
+            case .failure(.malformed): exitWithConfigError("--window-duration: '\(v)' is not a duration")
+            case .failure(let problem): exitWithConfigError("--window-duration: '\(v)' \(problem)")
+            }
         }
         fromOptions.kind = kind
         fromOptions.window = window
@@ -100,9 +107,12 @@ struct Replay: ParsableCommand {
         options.warmupRows = warmupRows
         // A config with a `multivariate:` entry adds its T² over all value columns, with its settings
         // (the first by source name when there are several).
-        let configured = base.flatMap { c in c.multivariate.keys.sorted().first.map { (name: $0, settings: c.multivariateSettings(forSource: $0)!) } }
-        if let configured, base!.multivariate.count > 1 {
-            printError("replay: the config has \(base!.multivariate.count) multivariate detectors; using multivariate.\(configured.name) for the T² over all value columns")
+        let multivariateCount = base?.multivariate.count ?? 0
+        let configured = base.flatMap { c in
+            c.multivariate.keys.min().flatMap { name in c.multivariateSettings(forSource: name).map { (name: name, settings: $0) } }
+        }
+        if let configured, multivariateCount > 1 {
+            printError("replay: the config has \(multivariateCount) multivariate detectors; using multivariate.\(configured.name) for the T² over all value columns")
         }
         if onlyT2 || multivariate || configured != nil {
             let m = apply(configured?.settings ?? DetectorSettings.multivariateDefaults)

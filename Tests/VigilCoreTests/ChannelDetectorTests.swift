@@ -55,7 +55,7 @@ import VigilCore
         let v = d.process(100, monoNanos: 5, wallNanos: 5)
         #expect(v.mean == 1)
         #expect(abs(v.z - 99 / 2.0.squareRoot()) < 1e-12)
-        #expect(d.window.count == 3)
+        #expect(d.baseline.count == 3)
     }
 
     @Test func stdFloorBoundsTheZOfAFlatSignal() {
@@ -81,7 +81,7 @@ import VigilCore
         let v = Self.run(&d, [1, .nan, 2, .infinity, 3, -.infinity, 2])
         #expect(v.map(\.state) == [.warmingUp, .dropped, .warmingUp, .dropped, .warmingUp, .dropped, .normal])
         #expect(d.droppedTotal == 3)
-        #expect(d.window.contents == [1, 2, 3, 2])
+        #expect(d.baseline.contents == [1, 2, 3, 2])
         let s = d.takeSummary(endingAt: 0)
         #expect(s.count == 4)
         #expect(s.dropped == 3)

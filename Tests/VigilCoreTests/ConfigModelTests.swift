@@ -14,6 +14,19 @@ import VigilCore
         #expect(ConfigDuration(parsing: "5 parsecs") == nil)
     }
 
+    @Test func durationsStopAtTenYears() {
+        #expect(ConfigDuration.maximum.nanoseconds == 315_360_000_000_000_000)
+        #expect(ConfigDuration.parse("3650d") == .success(.maximum))
+        #expect(ConfigDuration.parse("315360000") == .success(.maximum))
+        #expect(ConfigDuration.parse("3650.001d") == .failure(.tooLong))
+        #expect(ConfigDuration.parse("999999999h") == .failure(.tooLong))
+        #expect(ConfigDuration.parse("300000000000s") == .failure(.tooLong))
+        #expect(ConfigDuration.parse("1e300") == .failure(.tooLong))
+        #expect(ConfigDuration.parse("-1s") == .failure(.malformed))
+        #expect(ConfigDuration.parse("inf") == .failure(.malformed))
+        #expect(ConfigDuration(parsing: "1e10") == nil)
+    }
+
     @Test func brokerURLs() throws {
         #expect(try BrokerAddress.parse("mqtt://127.0.0.1:1884").get() == BrokerAddress(host: "127.0.0.1", port: 1884))
         #expect(try BrokerAddress.parse("mqtt://broker.local").get() == BrokerAddress(host: "broker.local", port: 1883))

@@ -119,9 +119,9 @@ import VigilCore
         var d = ChannelDetector(settings: DetectorSettings(windowSize: 10, warmup: 3, zOn: 100, zOff: 50, stdFloor: 0, holdOut: 0, smoothing: 0.5))
         let v = Self.run(&d, [0, 4, 4, 10])
         #expect(v.map(\.scored) == [0, 2, 3, 6.5])
-        #expect(d.window.contents == [0, 2, 3, 6.5])
+        #expect(d.baseline.contents == [0, 2, 3, 6.5])
         // the fourth reading is scored as 6.5 against [0, 2, 3]: mean 5/3
-        #expect(abs(v[3].z - (6.5 - 5.0 / 3) / d.window.contents.dropLast().sampleStd) < 1e-12)
+        #expect(abs(v[3].z - (6.5 - 5.0 / 3) / d.baseline.contents.dropLast().sampleStd) < 1e-12)
     }
 
     @Test func holdOutKeepsAFaultOutOfTheWindowThenAcceptsTheShift() {
@@ -145,6 +145,41 @@ import VigilCore
         _ = Self.run(&quick, (0..<20).map { Double($0 % 2) })
         let q = Self.run(&quick, [Double](repeating: 10, count: 30), from: 20)
         #expect(q.compactMap(\.ended).first!.anomalous < v[end].ended!.anomalous)
+    }
+
+    // MARK: one baseline per kind
+
+    @Test func eachKindBuildsItsOwnBaseline() {
+        for kind in DetectorKind.allCases {
+            let d = ChannelDetector(settings: DetectorSettings(kind: kind, windowSize: 30, windowDuration: .seconds(5), alpha: 0.25))
+            #expect(d.baseline.kind == kind)
+            #expect(d.baseline.count == 0)
+            #expect(d.baseline.band(wallNanos: 0).center.isNaN)
+        }
+        // Each case holds the state of its kind, built from the settings.
+        guard case .zscore(let w) = ChannelBaseline(settings: DetectorSettings(kind: .zscore, windowSize: 30, windowDuration: .seconds(5))),
+              case .robust(let r) = ChannelBaseline(settings: DetectorSettings(kind: .robust, windowSize: 40)),
+              case .ewma(let e) = ChannelBaseline(settings: DetectorSettings(kind: .ewma, windowSize: 9)) else {
+            Issue.record("a kind built another kind's baseline")
+            return
+        }
+        #expect(w.capacity == 30 && w.maxAgeNanos == 5 * Self.second)
+        #expect(r.capacity == 40 && r.maxAgeNanos == nil)
+        #expect(e.alpha == 0.2)
+    }
+
+    @Test func aBaselineLearnsWhatIsNotHeldOutAndAgesItOut() {
+        var b = ChannelBaseline(settings: DetectorSettings(kind: .robust, windowSize: 4, windowDuration: .seconds(3)))
+        for (i, x) in [5.0, 1, 3].enumerated() { b.learn(x, monoNanos: Int64(i) * Self.second, wallNanos: 0) }
+        #expect(b.contents == [5, 1, 3])
+        #expect(b.score(4, wallNanos: 0, floor: 0.5) == Score(z: 1 / (1.482602218505602 * 2), band: Band(center: 3, spread: 1.482602218505602 * 2)))
+        b.evict(before: 4 * Self.second)  // older than 1 s: the 5 leaves
+        #expect(b.contents == [1, 3])
+        var e = ChannelBaseline(settings: DetectorSettings(kind: .ewma, windowSize: 3))
+        for x in [2.0, 4, 6] { e.learn(x, monoNanos: 0, wallNanos: 0) }
+        e.evict(before: .max)  // an EWMA holds no readings: nothing ages out
+        #expect(e.count == 3 && e.contents.isEmpty)
+        #expect(e.band(wallNanos: 0) == Band(center: 4.5, spread: 2.75.squareRoot()))
     }
 
     @Test func settingsValidationCoversTheNewFields() {

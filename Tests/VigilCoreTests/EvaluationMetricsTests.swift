@@ -41,6 +41,10 @@ import VigilCore
         #expect(Evaluation.fixed(-0.05, 1) == "-0.1")
         #expect(Evaluation.fixed(3, 0) == "3")
         #expect(Evaluation.fixed(.nan, 2) == "n/a")
+        // Too large for Int64 digits (a reading of 1e300 on a plot's axis once trapped here).
+        #expect(Evaluation.fixed(1e300, 1) == "1e+300")
+        #expect(Evaluation.fixed(-1e19, 0) == "-1e+19")
+        #expect(Evaluation.fixed(8e17, 1) == "800000000000000000.0")
     }
 
     @Test func plotIsAStandaloneSVGWithEveryLayer() {

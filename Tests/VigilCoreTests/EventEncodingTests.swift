@@ -63,6 +63,19 @@ import VigilCore
         #expect(Timestamp.parse("2020-03-09 10:14:33 junk") == nil)
     }
 
+    @Test func timesBeyondInt64NanosecondsAreNotTimes() {
+        #expect(Timestamp.parse("2262-04-11T23:47:16.854775807Z") == Int64.max)
+        #expect(Timestamp.parse("2262-04-11T23:47:16.854775808Z") == nil)
+        #expect(Timestamp.parse("2300-01-01T00:00:00Z") == nil)
+        #expect(Timestamp.parse("0000-01-01 00:00:00") == nil)
+        #expect(Timestamp.parse("2300-01-01T00:00:00Z", within: Timestamp.recordedRange) == .failure(.outOfRange))
+        #expect(Timestamp.parse("2199-12-31T23:59:59.999999999Z", within: Timestamp.recordedRange) == .success(Timestamp.recordedRange.upperBound))
+        #expect(Timestamp.parse("2200-01-01T00:00:00Z", within: Timestamp.recordedRange) == .failure(.outOfRange))
+        #expect(Timestamp.parse("-1", within: Timestamp.recordedRange) == .failure(.outOfRange))
+        #expect(Timestamp.parse("1e10", within: Timestamp.recordedRange) == .failure(.outOfRange))
+        #expect(Timestamp.parse("noon", within: Timestamp.recordedRange) == .failure(.malformed))
+    }
+
     @Test func roundTripsDaysFrom1870To2243() {
         var day: Int64 = -36_524
         while day < 100_000 {

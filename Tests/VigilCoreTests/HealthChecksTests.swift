@@ -29,7 +29,7 @@ import VigilCore
         #expect(v[10].state != .unhealthy)
         #expect(d.health.lastEnd(.stuck) == HealthEnd(check: .stuck, startWallNanos: 7 * Self.second, endWallNanos: 10 * Self.second, readings: 3))
         // the stuck readings never reached the window, nor the summary's statistics, but it counts them
-        #expect(d.window.contents == [19, 21, 20, 20.25, 20, 20.125, 20.25, 22])
+        #expect(d.baseline.contents == [19, 21, 20, 20.25, 20, 20.125, 20.25, 22])
         let s = d.takeSummary(endingAt: 11 * Self.second)
         #expect(s.count == 8 && s.unhealthy == 3 && s.dropped == 0)
     }
@@ -66,7 +66,7 @@ import VigilCore
         #expect(d.health.lastStart(.outOfRange).detail == -40)  // the last start was the low one
         #expect(v[5].health.ended == .outOfRange)
         #expect(v[6].health.started == .outOfRange)
-        #expect(d.window.contents == [21, 22, 21, 22, 21])
+        #expect(d.baseline.contents == [21, 22, 21, 22, 21])
         #expect(d.unhealthyTotal == 3)
         #expect(d.episodesTotal == 0)                           // no anomaly from a sick sensor
     }
@@ -82,7 +82,7 @@ import VigilCore
         #expect(d.health.lastStart(.rateOfChange).detail == 12)  // 12 units in 1 s
         #expect(v[7].health.ended == .rateOfChange)           // … but 25.5 confirms it: the jump is real
         #expect(v[7].state != .unhealthy)
-        #expect(d.window.contents == [10, 11, 12, 12.5, 13, 25.5, 26])
+        #expect(d.baseline.contents == [10, 11, 12, 12.5, 13, 25.5, 26])
     }
 
     @Test func healthEndsAtShutdown() {

@@ -95,7 +95,7 @@ public struct DHTSourceConfig: Sendable, Decodable {
         var issues: [ConfigIssue] = []
         if name.isEmpty { issues.append(ConfigIssue(["name"], "must not be empty")) }
         if chip?.isEmpty == true { issues.append(ConfigIssue(["chip"], "must not be empty; leave it out to use the board's header chip")) }
-        if line < 0 { issues.append(ConfigIssue(["line"], "must be a line offset (0 or more), got \(line)")) }
+        issues += GPIOLineUse.problems(line: line).map { ConfigIssue(["line"], $0) }
         if interval < Self.minInterval {
             issues.append(ConfigIssue(["interval"], "must be at least 2s: DHT sensors give stale or no data when read faster, got \(interval)"))
         }
@@ -234,7 +234,7 @@ public struct DigitalInputConfig: Sendable, Decodable {
 
     func validate(window: ConfigDuration) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
-        if line < 0 { issues.append(ConfigIssue(["line"], "must be a line offset (0 or more), got \(line)")) }
+        issues += GPIOLineUse.problems(line: line).map { ConfigIssue(["line"], $0) }
         switch mode {
         case .activity:
             if edgesChannel == nil && dutyChannel == nil {
@@ -258,4 +258,15 @@ public struct GPIOLineUse: Sendable, Equatable {
     public var path: [String]
     public var chip: String?
     public var line: Int
+
+    /// The largest line offset: the kernel counts a chip's lines in 16 bits (and libgpiod's
+    /// offsets, 32 bits, would trap on a larger config value when the line is opened).
+    public static let maxOffset = 65535
+
+    /// What is wrong with `line` as an offset; empty when nothing.
+    static func problems(line: Int) -> [String] {
+        if line < 0 { return ["must be a line offset (0 or more), got \(line)"] }
+        if line > maxOffset { return ["must be at most \(maxOffset) (the largest GPIO line offset), got \(line)"] }
+        return []
+    }
 }

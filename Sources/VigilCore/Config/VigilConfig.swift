@@ -139,7 +139,7 @@ public struct VigilConfig: Sendable, Decodable {
                 issues.append(ConfigIssue(["channels", name] + DetectorConfig.path(of: field), message))
             }
         }
-        for name in multivariate.keys.sorted() {
+        for (name, m) in multivariate.sorted(by: { $0.key < $1.key }) {
             let path = ["multivariate", name]
             guard let source = sources.first(where: { $0.name == name }) else {
                 issues.append(ConfigIssue(path, "no source named '\(name)' (sources: \(sources.map(\.name).joined(separator: ", ")))"))
@@ -151,11 +151,10 @@ public struct VigilConfig: Sendable, Decodable {
             if seenChannels.contains(name) {
                 issues.append(ConfigIssue(path, "'\(name)' is also a channel name; both would publish on anomaly/\(name)"))
             }
-            let m = multivariate[name]!
             if m.kind != nil { issues.append(ConfigIssue(path + ["kind"], "the multivariate detector has no kind (it is always T²)")) }
             if m.health != nil { issues.append(ConfigIssue(path + ["health"], "health checks are per channel: set them under channels or detector")) }
             if m.alpha != nil { issues.append(ConfigIssue(path + ["alpha"], "the multivariate detector uses a window, not alpha")) }
-            for (field, message) in multivariateSettings(forSource: name)!.problems() {
+            for (field, message) in m.applied(to: DetectorSettings.multivariateDefaults).problems() {
                 issues.append(ConfigIssue(path + DetectorConfig.path(of: field), message))
             }
         }

@@ -67,7 +67,7 @@ public struct DetectorSettings: Sendable, Hashable {
         if windowSize > 1_000_000 { p.append(("window.size", "must be at most 1000000, got \(windowSize)")) }
         if let d = windowDuration, d.nanoseconds <= 0 { p.append(("window.duration", "must be more than 0")) }
         if warmup < 2 { p.append(("warmup", "must be at least 2, got \(warmup)")) }
-        if warmup > windowSize && kind != .ewma { p.append(("warmup", "must not exceed window.size (\(windowSize)), got \(warmup)")) }
+        p += ChannelBaseline.problems(of: self)
         if !(zOn.isFinite && zOn > 0) { p.append(("z_on", "must be a number above 0, got \(zOn)")) }
         if !(zOff.isFinite && zOff >= 0) { p.append(("z_off", "must be a number of 0 or more, got \(zOff)")) }
         else if zOff > zOn { p.append(("z_off", "must not exceed z_on (\(zOn)), got \(zOff)")) }

@@ -218,3 +218,9 @@ public struct RobustWindow: Sendable {
         (0..<count).map { values[(head + $0) % capacity] }
     }
 }
+
+/// The `robust` baseline: median and 1.4826·MAD of the window.
+extension RobustWindow: WindowedBaseline {
+    @inline(__always)
+    public func band(wallNanos: Int64) -> Band { Band(center: median, spread: scale) }
+}

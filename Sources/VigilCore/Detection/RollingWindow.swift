@@ -100,3 +100,9 @@ public struct RollingWindow: Sendable {
         (0..<count).map { values[(head + $0) % capacity] }
     }
 }
+
+/// The `zscore` baseline: mean and sample standard deviation of the window.
+extension RollingWindow: WindowedBaseline {
+    @inline(__always)
+    public func band(wallNanos: Int64) -> Band { Band(center: mean, spread: standardDeviation) }
+}

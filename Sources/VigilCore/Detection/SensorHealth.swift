@@ -134,8 +134,9 @@ public struct HealthMonitor: Sendable {
     /// for `dropout_after`. Returns whether one started now.
     public mutating func checkDropout(monoNanos: Int64, wallNanos: Int64) -> Bool {
         guard let after = settings.dropoutAfter?.nanoseconds, !open.contains(.dropout) else { return false }
-        if firstSeenMono == nil { firstSeenMono = monoNanos }
-        let reference = lastValidMono ?? firstSeenMono!
+        let firstSeen = firstSeenMono ?? monoNanos
+        firstSeenMono = firstSeen
+        let reference = lastValidMono ?? firstSeen
         guard monoNanos - reference >= after else { return false }
         var v = HealthVerdict()
         begin(.dropout, wall: wallNanos, since: lastValidMono == nil ? wallNanos : lastValidWall, value: .nan,
@@ -154,12 +155,10 @@ public struct HealthMonitor: Sendable {
         lastValidWall = wallNanos
 
         // Out of the physical range: nothing else is learned from this reading.
-        let low = settings.min.map { x < $0 } ?? false
-        let high = settings.max.map { x > $0 } ?? false
-        if low || high {
+        let crossed: Double? = if let lo = settings.min, x < lo { lo } else if let hi = settings.max, x > hi { hi } else { nil }
+        if let limit = crossed {
             if !open.contains(.outOfRange) {
-                begin(.outOfRange, wall: wallNanos, since: wallNanos, value: x,
-                      detail: low ? settings.min! : settings.max!, into: &v)
+                begin(.outOfRange, wall: wallNanos, since: wallNanos, value: x, detail: limit, into: &v)
             }
             keptOut[HealthCheck.outOfRange.rawValue] += 1
             v.sick = true

@@ -90,6 +90,8 @@ public struct Evaluation: Sendable, Equatable {
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
         let r = (abs(x) * scale).rounded()
+        // Past 2^63 no Int64 holds the digits (a reading of 1e300 on a plot's axis).
+        guard r < 9e18 else { return "\(x)" }
         let whole = Int64(r / scale)
         var frac = String(Int64(r - Double(whole) * scale))
         while frac.count < places { frac = "0" + frac }

@@ -51,13 +51,35 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
+    /// Why a text is not a time `parse(_:within:)` takes.
+    public enum Problem: Error, Equatable {
+        case malformed
+        /// A well-formed time outside the range asked for (or outside Int64 nanoseconds:
+        /// before 1677-09-21 or after 2262-04-11).
+        case outOfRange
+    }
+
+    /// The times recorded data may carry (what `vigil replay` takes): 1970-01-01 up to the end of
+    /// 2199. Any two are less than 230 years apart, so their difference, even with the longest
+    /// config duration added (ten years), stays inside Int64 nanoseconds (292 years).
+    public static let recordedRange: ClosedRange<Int64> = 0...(days(fromCivil: 2200, 1, 1) * 86_400_000_000_000 - 1)
+
     /// Parses `YYYY-MM-DD[T| ]HH:MM:SS[.fraction][Z|±HH:MM]` (no zone means UTC) or a plain
-    /// number of seconds since the Unix epoch. Returns Unix-epoch nanoseconds.
+    /// number of seconds since the Unix epoch. Returns Unix-epoch nanoseconds; nil when malformed
+    /// or not representable.
     public static func parse<S: StringProtocol>(_ text: S) -> Int64? {
+        try? parse(text, within: Int64.min...Int64.max).get()
+    }
+
+    /// As `parse(_:)`, and the time must lie in `range`.
+    public static func parse<S: StringProtocol>(_ text: S, within range: ClosedRange<Int64>) -> Result<Int64, Problem> {
         let b = Array(text.utf8)
         if !b.contains(UInt8(ascii: ":")) {
-            guard let secs = Double(String(text)), secs.isFinite, abs(secs) < 9e9 else { return nil }
-            return Int64((secs * 1e9).rounded())
+            guard let secs = Double(String(text)), secs.isFinite else { return .failure(.malformed) }
+            // Within ±9e9 s (±285 years) the nanoseconds fit an Int64.
+            guard abs(secs) < 9e9 else { return .failure(.outOfRange) }
+            let nanos = Int64((secs * 1e9).rounded())
+            return range.contains(nanos) ? .success(nanos) : .failure(.outOfRange)
         }
         func num(_ i: Int, _ n: Int) -> Int64? {
             guard i + n <= b.count else { return nil }
@@ -74,7 +96,7 @@ public enum Timestamp {
               b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
               let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
               let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return .failure(.malformed) }
         var i = 19
         var frac: Int64 = 0
         if i < b.count && b[i] == UInt8(ascii: ".") {
@@ -86,20 +108,24 @@ public enum Timestamp {
                 scale /= 10
                 i += 1
             }
-            if i == start { return nil }
+            if i == start { return .failure(.malformed) }
         }
         var offsetSeconds: Int64 = 0
         if i < b.count {
             if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
                 i += 1
             } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-                guard let oh = num(i + 1, 2), b.count > i + 3, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2) else { return nil }
+                guard let oh = num(i + 1, 2), b.count > i + 3, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2) else { return .failure(.malformed) }
                 offsetSeconds = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
                 i += 6
             }
         }
-        guard i == b.count else { return nil }
+        guard i == b.count else { return .failure(.malformed) }
+        // Four-digit years keep the seconds small; their nanoseconds may not fit (after 2262-04-11).
         let secs = days(fromCivil: y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offsetSeconds
-        return secs * 1_000_000_000 + frac
+        let (whole, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanos, carry) = whole.addingReportingOverflow(frac)
+        guard !overflow, !carry, range.contains(nanos) else { return .failure(.outOfRange) }
+        return .success(nanos)
     }
 }
