@@ -31,8 +31,11 @@ COLUMNS = (("CPU-s per 1M lines", "cpu_per_1m", "{:.2f}"), ("readings/s", "readi
 
 
 def table(s, results, cg, rates):
-    print(f"\nMedian (min–max) over {s.rounds} rounds; load average at end {load()}")
+    if s.rounds:
+        print(f"\nMedian (min–max) over {s.rounds} rounds; load average at end {load()}")
     for scenario, rows in results.items():
+        if not rows:
+            continue
         share, z_on = s.shares[scenario]
         print(f"\n{scenario}: {share * 100:g} % anomalous lines, z_on {z_on:g}, every event QoS 1 "
               f"(Vigil: through its disk outbox)")
