@@ -108,7 +108,7 @@ sources:
     def finish(self, timeout=120):
         """Stops the agent (SIGTERM), waits for its `offline`; returns (rusage, feed counts)."""
         usage = h.stop(self.proc, timeout)
-        if self.proc.returncode != 0:
+        if usage is None or self.proc.returncode != 0:
             raise h.BenchError(f"{self.agent} exited with {self.proc.returncode} after SIGTERM (log: {self.log})")
         d = self.feed.device(self.device)
         h.wait_for(f"{self.agent}'s `offline` at the broker", lambda: self.feed.poll() and d["offline"], 60)

@@ -171,9 +171,11 @@ class PtyPair:
         deadline = time.monotonic() + timeout
         while done < len(view):
             if not poller.poll(max(0, deadline - time.monotonic()) * 1000):
-                raise BenchError(f"the agent stopped reading: {done} of {len(view)} bytes written in {timeout:.0f} s")
+                raise BenchError(f"the agent stopped reading: nothing taken for {timeout:.0f} s, "
+                                 f"{done} of {len(view)} bytes written")
             try:
                 done += os.write(self.fd, view[done:done + 65536])
+                deadline = time.monotonic() + timeout
             except BlockingIOError:
                 pass
         return done
