@@ -10,7 +10,7 @@ DEB_PACKAGING := dpkg-dev lintian systemd man-db
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging build demo test bench clean install deb evaluate
+.PHONY: all deps deps-packaging build demo test bench bench-e2e clean install deb evaluate
 
 all: build
 
@@ -43,7 +43,7 @@ deb: deps deps-packaging
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 
 clean:
-	rm -rf .build .build-deb
+	rm -rf .build .build-deb .build-bench-e2e
 
 # Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
 # the 34 recordings, first 400 rows of each as warm-up (docs/accuracy.md has the table).
@@ -64,3 +64,14 @@ evaluate:
 # Per-reading cost and allocations of the hot path (ordo-one/benchmark; builds its own harness).
 bench: deps
 	VIGIL_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench --allow-writing-to-package-directory benchmark --no-progress
+
+# End to end, side by side: `vigil run` and a reference Python agent (scripts/bench-e2e/pyagent.py,
+# pyserial + paho-mqtt in a venv under .build-bench-e2e/) read the same LINES serial kv lines through
+# socat ptys into one loopback mosquitto, ROUNDS alternating rounds; then callgrind instructions per
+# reading, CPU % at 10 and 100 lines/s and idle wake-ups. docs/performance.md explains each figure.
+LINES  ?= 1000000
+ROUNDS ?= 3
+bench-e2e: deps
+	@scripts/install-deps.sh valgrind
+	$(SWIFT) build -c release --product vigil
+	LINES=$(LINES) ROUNDS=$(ROUNDS) scripts/bench-e2e/run.sh "$$($(SWIFT) build -c release --show-bin-path)/vigil"
