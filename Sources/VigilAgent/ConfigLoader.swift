@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import VigilCore
+import VigilSources
 
 /// A config file that cannot be used, pointing at the line and field at fault.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -57,7 +58,9 @@ public enum ConfigLoader {
         }
         let config: VigilConfig
         do {
-            config = try YAMLNodeDecoder().decode(VigilConfig.self, from: node)
+            var decoder = YAMLNodeDecoder()
+            decoder.userInfo[.sourceKinds] = SourceKinds.decoders
+            config = try decoder.decode(VigilConfig.self, from: node)
         } catch let e as DecodingError {
             throw ConfigError(file: file, problems: [decodingProblem(e, root: node)])
         } catch {
