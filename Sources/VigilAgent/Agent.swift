@@ -105,15 +105,6 @@ public final class Agent: @unchecked Sendable {
             let pipeline = Pipeline(channels: source.channels, settings: settings,
                                     summaryInterval: config.summary.interval, sink: publisher,
                                     source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
-            if source.sourceCounters != nil { pipeline.sourceCounters = { [source] in source.sourceCounters } }
-            if let device = source as? DeviceStateReporting {
-                // Up/down transitions become health events; called on the source's thread.
-                device.setStateObserver { [publisher, source] up, reason in
-                    publisher.emit(.sourceHealth(source: source.name, SourceHealth(
-                        up: up, device: (source as? DeviceStateReporting)?.portDescription ?? source.name, reason: reason,
-                        wallNanos: Clock.wallNanos(), counters: source.sourceCounters ?? SourceCounters(source: source.name))))
-                }
-            }
             return RunningSource(source: source, pipeline: pipeline)
         }
     }

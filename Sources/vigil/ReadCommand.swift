@@ -48,8 +48,8 @@ struct Read: ParsableCommand {
         let printed = ReadingCount()
         let limit = count ?? Int.max
         var threads: [pthread_t] = []
-        for s in sources {
-            let sink = PrintingSink(source: s, printed: printed, limit: limit, stop: stop)
+        let sinks = sources.map { PrintingSink(source: $0, printed: printed, limit: limit, stop: stop) }
+        for (s, sink) in zip(sources, sinks) {
             threads.append(try Threads.start { s.run(into: sink, until: stop) })
         }
         // The main thread waits for a signal, the deadline or the count.
@@ -60,19 +60,22 @@ struct Read: ParsableCommand {
         }
         stop.raise()
         for t in threads { pthread_join(t, nil) }
-        for s in sources {
-            guard let c = s.sourceCounters else { continue }
+        // The counters each source pushed last (its thread has ended).
+        for (s, sink) in zip(sources, sinks) {
+            guard let c = sink.lastCounters else { continue }
             writeOut("\(s.name): " + c.counts.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
         }
     }
 }
 
-/// Prints each reading as one line, and raises `stop` once `limit` readings were printed.
+/// Prints each reading as one line, and raises `stop` once `limit` readings were printed; keeps the
+/// source's counters for the end (only the source's thread writes them, read after it is joined).
 final class PrintingSink: ReadingSink, @unchecked Sendable {
     let source: Source
     let printed: ReadingCount
     let limit: Int
     let stop: StopSignal
+    private(set) var lastCounters: SourceCounters?
     init(source: Source, printed: ReadingCount, limit: Int, stop: StopSignal) {
         self.source = source; self.printed = printed; self.limit = limit; self.stop = stop
     }
@@ -88,6 +91,8 @@ final class PrintingSink: ReadingSink, @unchecked Sendable {
     }
 
     func idle(monoNanos: Int64, wallNanos: Int64) {}
+    func counters(_ counters: SourceCounters) { lastCounters = counters }
+    func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64) {}
 }
 
 /// Readings printed so far, by all sources' threads.

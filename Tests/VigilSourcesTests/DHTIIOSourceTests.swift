@@ -35,29 +35,17 @@ struct SysfsTree {
     func remove() { try? FileManager.default.removeItem(atPath: root) }
 }
 
-/// Log lines and up/down transitions a source reported.
+/// Log lines a source wrote, and the sink its up/down transitions went to.
 final class SysfsEvents: Sendable {
-    struct Change: Sendable, Equatable, CustomStringConvertible {
-        var up: Bool
-        var device: String
-        var reason: String
-        var description: String { "\(up ? "up" : "down") \(device): \(reason)" }
-    }
-    private let state = Mutex<(lines: [(SourceLogLevel, String)], changes: [Change])>(([], []))
+    typealias Change = CollectingSink.Change
+    private let state = Mutex<[(SourceLogLevel, String)]>([])
+    let sink = CollectingSink()
 
-    var logger: SourceLogger { { [self] level, line in state.withLock { $0.lines.append((level, line)) } } }
+    var logger: SourceLogger { { [self] level, line in state.withLock { $0.append((level, line)) } } }
 
-    /// Records each transition with the source's `portDescription` at that moment.
-    func observe(_ source: some DeviceStateReporting & AnyObject & Sendable) {
-        source.setStateObserver { [self, weak source] up, reason in
-            let device = source?.portDescription ?? "?"
-            state.withLock { $0.changes.append(Change(up: up, device: device, reason: reason)) }
-        }
-    }
-
-    var changes: [Change] { state.withLock { $0.changes } }
-    var lines: [String] { state.withLock { $0.lines.map(\.1) } }
-    func lines(_ level: SourceLogLevel) -> [String] { state.withLock { $0.lines.filter { $0.0 == level }.map(\.1) } }
+    var changes: [Change] { sink.changes }
+    var lines: [String] { state.withLock { $0.map(\.1) } }
+    func lines(_ level: SourceLogLevel) -> [String] { state.withLock { $0.filter { $0.0 == level }.map(\.1) } }
 }
 
 /// A reader that fails with a chosen errno for paths ending in a chosen suffix, and reads the
@@ -209,11 +197,10 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1")
         let events = SysfsEvents()
         let source = try DHTIIOSource(config: Self.config(tree), log: events.logger)
-        events.observe(source)
         #expect(source.channels == [ChannelInfo(name: "air_temp", unit: "°C"), ChannelInfo(name: "air_rh", unit: "%RH")])
         #expect(source.portDescription == "iio device 'dht11' under \(tree.root)")
 
-        let sink = CollectingSink()
+        let sink = events.sink
         let before = (Clock.monotonicNanos(), Clock.wallNanos())
         #expect(Self.cycle(source, sink))
         let after = (Clock.monotonicNanos(), Clock.wallNanos())
@@ -254,8 +241,7 @@ final class FailingReader: Sendable {
         failing.fail("/in_temp_input", with: [EIO])
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 20_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         let start = Clock.monotonicNanos()
         #expect(Self.cycle(source, sink))
         #expect(Clock.monotonicNanos() - start >= 20_000_000)
@@ -277,8 +263,7 @@ final class FailingReader: Sendable {
         failing.failAlways("/in_temp_input", with: ETIMEDOUT)
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 5_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         let dir = tree.path("iio:device0")
         let reason = "\(dir)/in_temp_input: Connection timed out"
 
@@ -298,7 +283,7 @@ final class FailingReader: Sendable {
         #expect(events.changes == [.init(up: false, device: dir, reason: reason), .init(up: true, device: dir, reason: "reading \(dir)")])
         #expect(events.lines(.info).last == "dht_iio dht: reading \(dir) again after 2 lost reading(s)")
         #expect(events.lines(.warning).count == 1)
-        #expect(source.sourceCounters == SourceCounters(source: "dht", counts: [
+        #expect(sink.lastCounters == SourceCounters(source: "dht", counts: [
             .init("reads", 1), .init("eio", 0), .init("etimedout", 6), .init("other_errors", 0), .init("garbage", 0),
             .init("missing", 0), .init("retries", 4), .init("lost", 2),
         ]))
@@ -331,8 +316,7 @@ final class FailingReader: Sendable {
         failing.failAlways("/in_humidityrelative_input", with: code)
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(!Self.cycle(source, sink))
         #expect(sink.count == 0)   // the temperature alone is not delivered
         let c = source.counters
@@ -347,8 +331,7 @@ final class FailingReader: Sendable {
         tree.mkdir("iio:device0/in_temp_input")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000)
-        events.observe(source)
-        #expect(!Self.cycle(source, CollectingSink()))
+        #expect(!Self.cycle(source, events.sink))
         let c = source.counters
         #expect(c.otherErrors == 2 && c.retries == 1 && c.lost == 1 && c.eio == 0 && c.missing == 0)
         #expect(events.changes.map(\.reason) == ["\(tree.path("iio:device0"))/in_temp_input: Is a directory"])
@@ -361,12 +344,10 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1", name: "dht11@17", humidity: "")
         let events = SysfsEvents()
         let a = DHTIIOSource(unvalidated: Self.config(tree, path: tree.path("iio:device0"), retries: 0), log: events.logger)
-        events.observe(a)
-        #expect(!Self.cycle(a, CollectingSink()))
+        #expect(!Self.cycle(a, events.sink))
         #expect(a.counters.garbage == 1 && a.counters.lost == 1)
         let b = DHTIIOSource(unvalidated: Self.config(tree, deviceName: "dht11@17", retries: 0), log: events.logger)
-        events.observe(b)
-        #expect(!Self.cycle(b, CollectingSink()))
+        #expect(!Self.cycle(b, events.sink))
         #expect(b.counters.garbage == 1)
         #expect(events.changes.map(\.reason) == [
             "\(tree.path("iio:device0"))/in_temp_input: not a whole number of milli-units: '23.1'",
@@ -380,8 +361,7 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device3", name: "ads1015")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(!Self.cycle(source, sink))
         var c = source.counters
         #expect(c.missing == 1 && c.retries == 0 && c.lost == 1 && c.device == nil)
@@ -402,8 +382,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let path = tree.path("iio:device0")
         let source = DHTIIOSource(unvalidated: Self.config(tree, path: path), retryDelay: 1_000_000)
-        events.observe(source)
-        #expect(!Self.cycle(source, CollectingSink()))
+        #expect(!Self.cycle(source, events.sink))
         #expect(source.counters.missing == 1 && source.counters.retries == 0)
         #expect(events.changes == [.init(up: false, device: path, reason: "\(path)/in_temp_input: No such file or directory")])
     }
@@ -414,8 +393,7 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device0")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(Self.cycle(source, sink))
         tree.delete("iio:device0")
         #expect(!Self.cycle(source, sink))
@@ -439,13 +417,12 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1", name: "dht11@17", temperature: "19000\n")
         let events = SysfsEvents()
         let vague = DHTIIOSource(unvalidated: Self.config(tree))
-        events.observe(vague)
-        #expect(!Self.cycle(vague, CollectingSink()))
+        #expect(!Self.cycle(vague, events.sink))
         #expect(vague.counters.missing == 1)
         #expect(events.changes.map(\.reason) == ["2 iio devices match device_name 'dht11' under \(tree.root): iio:device0 (dht11@4), iio:device1 (dht11@17); set path or the full name as device_name"])
 
         let exact = try DHTIIOSource(config: Self.config(tree, deviceName: "dht11@17"))
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(Self.cycle(exact, sink))
         #expect(sink.readings.map(\.value) == [19, 45.2])
         #expect(exact.counters.device == tree.path("iio:device1"))
@@ -477,7 +454,6 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, interval: .milliseconds(100), retries: 1), log: events.logger,
                                   retryDelay: 30_000_000, readFile: failing.reader)
-        events.observe(source)
         let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { running.sink.count >= 6 })
@@ -489,7 +465,7 @@ final class FailingReader: Sendable {
         #expect(running.stopAndJoin())
 
         let dir = tree.path("iio:device0")
-        #expect(events.changes == [
+        #expect(running.sink.changes == [
             .init(up: true, device: dir, reason: "reading \(dir)"),
             .init(up: false, device: dir, reason: "\(dir)/in_temp_input: Input/output error"),
             .init(up: true, device: dir, reason: "reading \(dir)"),

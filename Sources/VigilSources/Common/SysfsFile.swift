@@ -103,21 +103,3 @@ public enum SysfsFailureKind: String, Sendable, Equatable {
         }
     }
 }
-
-/// Waiting between reads without going deaf: sleeps in slices of at most `slice` nanoseconds,
-/// calling `sink.idle` after each, until `deadline` or until `stop` is raised.
-enum SourcePacing {
-    static let slice: Int64 = 250_000_000
-
-    /// Returns false when it ended because `stop` was raised.
-    @discardableResult
-    static func sleep(untilMonotonic deadline: Int64, _ sink: ReadingSink, _ stop: StopSignal) -> Bool {
-        while !stop.isRaised {
-            let now = Clock.monotonicNanos()
-            if now >= deadline { return true }
-            Clock.sleep(untilMonotonic: min(deadline, now + slice))
-            sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
-        }
-        return false
-    }
-}
