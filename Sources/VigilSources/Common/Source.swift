@@ -1,5 +1,6 @@
 import Synchronization
 import VigilCore
+import VigilIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,6 +80,6 @@ public enum Clock {
     /// Sleeps until the monotonic clock reaches `deadline` (or returns at once if past).
     public static func sleep(untilMonotonic deadline: Int64) {
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        _ = Interrupts.retryReturningError { clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) }
     }
 }
