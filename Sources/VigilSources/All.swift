@@ -8,5 +8,6 @@ public enum SourceKinds {
         DigitalInputsSourceConfig.self,
         DHTIIOSourceConfig.self,
         DS18B20SourceConfig.self,
+        BME280SourceConfig.self,
     ]
 }

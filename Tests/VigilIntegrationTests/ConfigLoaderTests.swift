@@ -81,7 +81,7 @@ import VigilCore
 
     @Test func unknownSourceKind() {
         let yaml = Self.good.replacing("kind: simulator", with: "kind: telepathy")
-        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20)"])
+        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20, bme280)"])
     }
 
     @Test func yamlSyntaxError() {
