@@ -5,14 +5,7 @@ import VigilSources
 
 /// `kind: bme280` through the real config loader: defaults, and problems placed at their line.
 @Suite struct BME280ConfigTests {
-    func problems(_ yaml: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(yaml, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     @Test func defaults() throws {
         let c = try ConfigLoader.parse("device: gw\nsources:\n  - kind: bme280\n", file: "t.yaml")

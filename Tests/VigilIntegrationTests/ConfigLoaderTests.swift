@@ -19,14 +19,7 @@ import VigilCore
               - { name: humidity, unit: "%RH", mean: 45, std: 1 }
         """
 
-    func problems(_ yaml: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(yaml, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     @Test func aGoodFileLoadsWithDefaultsAndOverrides() throws {
         let c = try ConfigLoader.parse(Self.good, file: "t.yaml")

@@ -11,14 +11,7 @@ import VigilSources
         "device: gw-1\nsources:\n" + source
     }
 
-    func problems(_ text: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(text, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     func source(_ text: String) throws -> SourceConfig {
         let c = try ConfigLoader.parse(text, file: "t.yaml")
