@@ -1,6 +1,17 @@
 // swift-tools-version:6.1
 import PackageDescription
-import class Foundation.ProcessInfo
+import Foundation
+
+/// Each sensor kind's folder keeps its README.md and sample.yaml next to its code (documentation, not
+/// resources): listed here so a new kind needs no line in this file.
+let kindDocuments: [String] = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Sources/VigilSources")
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return folders.sorted().flatMap { folder in
+        ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? [])
+            .filter { $0.hasSuffix(".md") || $0.hasSuffix(".yaml") }.sorted().map { "\(folder)/\($0)" }
+    }
+}()
 
 let package = Package(
     name: "Vigil",
@@ -28,10 +39,9 @@ let package = Package(
         .target(name: "VigilIO", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
-        // One folder per sensor kind, each with its README (documentation, not a resource).
+        // One folder per sensor kind, each with its README and sample config.
         .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"],
-                exclude: ["Simulator/README.md", "Serial/README.md", "DHT/README.md", "DigitalInput/README.md",
-                          "IIO/README.md", "OneWire/README.md"]),
+                exclude: kindDocuments),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
             "CMosquitto", "VigilCore", "VigilIO",

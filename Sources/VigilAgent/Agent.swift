@@ -105,70 +105,7 @@ public final class Agent: Service, @unchecked Sendable {
             let pipeline = Pipeline(channels: source.channels, settings: settings,
                                     summaryInterval: config.summary.interval, sink: publisher,
                                     source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
-            if source.sourceCounters != nil { pipeline.sourceCounters = { [source] in source.sourceCounters } }
-            if let device = source as? DeviceStateReporting {
-                // Up/down transitions become health events; called on the source's thread.
-                device.setStateObserver { [publisher, source] up, reason in
-                    publisher.emit(.sourceHealth(source: source.name, SourceHealth(
-                        up: up, device: (source as? DeviceStateReporting)?.portDescription ?? source.name, reason: reason,
-                        wallNanos: Clock.wallNanos(), counters: source.sourceCounters ?? SourceCounters(source: source.name))))
-                }
-            }
             return RunningSource(source: source, pipeline: pipeline)
-        }
-    }
-
-    /// - Parameter board: the board GPIO sources default to and check against; by default the one the
-    ///   config names, or this machine's (`BoardDetection`).
-    public static func buildSources(_ config: VigilConfig, board: Board?? = nil, logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
-        let board = board ?? BoardDetection.board(for: config)
-        var sources: [Source] = []
-        var issues: [ConfigIssue] = []
-        for (i, sc) in config.sources.enumerated() {
-            let at = ["sources", "\(i)"]
-            let log = sourceLogger(logger, source: sc.name)
-            /// Builds one source; its config problems are placed under `sources[i]`.
-            func build(_ make: () throws(SourceConfigError) -> Source) {
-                do { sources.append(try make()) } catch { issues += error.issues.map { ConfigIssue(at + $0.path, $0.message) } }
-            }
-            /// A GPIO source's chip: its own, or the board's header chip.
-            func chip(_ own: String?) -> String? {
-                if let c = own ?? board?.headerChip.label { return c }
-                issues.append(ConfigIssue(at + ["chip"], BoardDetection.noChipMessage(config)))
-                return nil
-            }
-            switch sc {
-            case .simulator(let s):
-                do { sources.append(try SimulatorSource(config: s)) } catch {
-                    issues.append(ConfigIssue(at + error.path, error.message))
-                }
-            case .serial(let s):
-                build { () throws(SourceConfigError) in try SerialSource(config: s, log: log) }
-            case .dht(let s):
-                guard let chip = chip(s.chip) else { continue }
-                build { () throws(SourceConfigError) in try DHTSource(config: s, chip: chip, board: board, log: log) }
-            case .gpio(let s):
-                guard let chip = chip(s.chip) else { continue }
-                build { () throws(SourceConfigError) in try DigitalInputSource(config: s, chip: chip, board: board, log: log) }
-            case .dhtIIO(let s):
-                build { () throws(SourceConfigError) in try DHTIIOSource(config: s, log: log) }
-            case .ds18b20(let s):
-                build { () throws(SourceConfigError) in try DS18B20Source(config: s, log: log) }
-            }
-        }
-        if !issues.isEmpty { throw ConfigIssueList(issues: issues) }
-        return sources
-    }
-
-    /// A source's log lines, on the agent's logger with the source's name attached.
-    static func sourceLogger(_ log: Logger, source: String) -> SourceLogger {
-        { level, message in
-            switch level {
-            case .debug: log.debug("\(message)", metadata: ["source": "\(source)"])
-            case .info: log.info("\(message)", metadata: ["source": "\(source)"])
-            case .warning: log.warning("\(message)", metadata: ["source": "\(source)"])
-            case .error: log.error("\(message)", metadata: ["source": "\(source)"])
-            }
         }
     }
 

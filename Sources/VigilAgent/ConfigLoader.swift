@@ -1,9 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VigilCore
+import VigilIO
+import VigilSources
 
 /// A config file that cannot be used, pointing at the line and field at fault.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -57,7 +54,9 @@ public enum ConfigLoader {
         }
         let config: VigilConfig
         do {
-            config = try YAMLNodeDecoder().decode(VigilConfig.self, from: node)
+            var decoder = YAMLNodeDecoder()
+            decoder.userInfo[.sourceKinds] = SourceKinds.decoders
+            config = try decoder.decode(VigilConfig.self, from: node)
         } catch let e as DecodingError {
             throw ConfigError(file: file, problems: [decodingProblem(e, root: node)])
         } catch {
@@ -177,30 +176,8 @@ public enum ConfigLoader {
         return best
     }
 
-    /// The whole file, read with open(2)/read(2).
-    static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError(errno: errno) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(errno: errno)
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[..<n])
-        }
-    }
-
-    /// An `errno` from a failed system call.
-    struct SystemError: Error {
-        var errno: Int32
-        /// `No such file or directory`
-        var reason: String { String(cString: strerror(errno)) }
-    }
+    /// The whole file (`FileIO.read`: open(2)/read(2), EINTR retried).
+    static func readFile(_ path: String) throws(FileIOError) -> [UInt8] { try FileIO.read(path) }
 }
 
 extension ConfigLoader {

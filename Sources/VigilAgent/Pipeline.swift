@@ -80,11 +80,28 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
         }
     }
 
-    /// The source's own counters, attached to every summary (nil for sources that keep none).
-    public var sourceCounters: (@Sendable () -> SourceCounters?)?
+    /// The source's counters as it last pushed them, attached to every summary and health event
+    /// (nil for sources that keep none).
+    public private(set) var sourceCounters: SourceCounters?
+
+    public func counters(_ c: SourceCounters) {
+        // The values are copied into storage of our own: keeping the source's buffer would make its
+        // next change copy it, an allocation per change.
+        if let mine = sourceCounters, mine.source == c.source, mine.counts.count == c.counts.count {
+            for i in c.counts.indices { sourceCounters?.counts[i].value = c.counts[i].value }
+        } else {
+            sourceCounters = SourceCounters(source: c.source, counts: c.counts.map { $0 })
+        }
+    }
+
+    /// A source's device went down or came back: a health event carrying the counters of this moment.
+    public func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64) {
+        sink.emit(.sourceHealth(source: source, SourceHealth(up: up, device: device, reason: reason, wallNanos: wallNanos,
+                                                             counters: sourceCounters ?? SourceCounters(source: source))))
+    }
 
     private func emitSummaries(wallNanos: Int64) {
-        let counters = sourceCounters?()
+        let counters = sourceCounters
         for i in detectors.indices {
             var summary = detectors[i].takeSummary(endingAt: wallNanos)
             summary.sourceCounters = counters

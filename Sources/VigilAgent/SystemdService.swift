@@ -58,6 +58,12 @@ final class ProgressSink: ReadingSink {
         pipeline.idle(monoNanos: monoNanos, wallNanos: wallNanos)
     }
 
+    func counters(_ counters: SourceCounters) { pipeline.counters(counters) }
+
+    func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64) {
+        pipeline.sourceState(up: up, device: device, reason: reason, wallNanos: wallNanos)
+    }
+
     private func hangUntilStopped() {
         while !stop.isRaised { Clock.sleep(untilMonotonic: Clock.monotonicNanos() + 50_000_000) }
     }

@@ -10,47 +10,15 @@ struct Probe: ParsableCommand {
     @Flag(help: "Only the gpiochip summary lines, not every line.")
     var chipsOnly = false
 
+    /// Each registered kind's listing (`SourceKinds.probes`), a blank line between them.
     func run() throws {
-        try listSerialPorts()
-        print("")
-        listGPIOChips()
-    }
-
-    func listGPIOChips() {
-        let chips: [GPIOChipInfo]
-        do { chips = try GPIOChips.list() } catch {
-            print("gpiochips: cannot list: \(error)")
-            return
-        }
-        if chips.isEmpty {
-            print("gpiochips: none (no /dev/gpiochip* this user can open; is the user in group gpio?)")
-            return
-        }
-        let board = BoardDetection.detect()
-        print("gpiochips:")
-        for info in chips {
-            var line = "  \(info.path)  \(info.name)  \"\(info.label)\"  \(info.lineCount) lines"
-            if let board, info.label == board.headerChip.label { line += "  <- \(board.name) 40-pin header (GPIO n = line n)" }
-            print(line)
-            guard !chipsOnly, let chip = try? GPIOChip(info.path) else { continue }
-            for offset in 0..<chip.lineCount {
-                guard let l = try? chip.line(offset), let i = try? l.info() else { continue }
-                print("    " + i.probeLine)
+        let options = ProbeOptions(brief: chipsOnly, board: BoardDetection.detect())
+        for (i, probe) in SourceKinds.probes.enumerated() {
+            if i > 0 { print("") }
+            do throws(ProbeFailure) { try probe.run(options) { print($0) } } catch {
+                printError(error.message)
+                throw ExitCode(1)
             }
         }
-    }
-
-    func listSerialPorts() throws {
-        let ports: [SerialPortInfo]
-        do { ports = try SerialPorts.list() } catch {
-            printError("cannot list serial ports: \(error)")
-            throw ExitCode(1)
-        }
-        if ports.isEmpty {
-            print("no serial ports found")
-            return
-        }
-        print("serial ports:")
-        for p in ports { print("  \(p.probeLine)") }
     }
 }

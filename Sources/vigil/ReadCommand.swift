@@ -49,27 +49,29 @@ struct Read: ParsableCommand {
         let countReached = StopSignal()
         let printed = ReadingCount()
         let limit = count ?? Int.max
-        let loops = SourceThreads(sources.map { s in
-            SourceThreads.Loop(source: s) { PrintingSink(source: s, printed: printed, limit: limit, stop: countReached) }
-        })
+        let sinks = sources.map { PrintingSink(source: $0, printed: printed, limit: limit, stop: countReached) }
+        let loops = SourceThreads(zip(sources, sinks).map { s, sink in SourceThreads.Loop(source: s) { sink } })
         let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration ?? (count == nil ? 30 : 86_400 * 365), orWhen: countReached),
                                    logger: logger)
         runner.add(loops, stage: .sources)
         guard case .stopTriggered = runner.run().ending else { throw ExitCode(ExitStatus.cannotStart) }
 
-        for s in sources {
-            guard let c = s.sourceCounters else { continue }
+        // The counters each source pushed last (its thread has ended).
+        for (s, sink) in zip(sources, sinks) {
+            guard let c = sink.lastCounters else { continue }
             writeOut("\(s.name): " + c.counts.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
         }
     }
 }
 
-/// Prints each reading as one line, and raises `stop` once `limit` readings were printed.
+/// Prints each reading as one line, and raises `stop` once `limit` readings were printed; keeps the
+/// source's counters for the end (only the source's thread writes them, read after it is joined).
 final class PrintingSink: ReadingSink, @unchecked Sendable {
     let source: Source
     let printed: ReadingCount
     let limit: Int
     let stop: StopSignal
+    private(set) var lastCounters: SourceCounters?
     init(source: Source, printed: ReadingCount, limit: Int, stop: StopSignal) {
         self.source = source; self.printed = printed; self.limit = limit; self.stop = stop
     }
@@ -85,6 +87,8 @@ final class PrintingSink: ReadingSink, @unchecked Sendable {
     }
 
     func idle(monoNanos: Int64, wallNanos: Int64) {}
+    func counters(_ counters: SourceCounters) { lastCounters = counters }
+    func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64) {}
 }
 
 /// Readings printed so far, by all sources' threads.

@@ -39,7 +39,7 @@ struct Simulate: ParsableCommand {
             faults: SimulatedChannel.defaults.map { FaultSpec(kind: .spike, channel: $0.name, ratePerHour: 2, magnitude: 10) })
         if let path = config {
             let c = loadConfig(path)
-            guard let s = c.sources.compactMap({ if case .simulator(let s) = $0 { return s } else { return nil } }).first else {
+            guard let s = c.sources.lazy.compactMap({ $0.settings as? SimulatorSourceConfig }).first else {
                 exitWithConfigError("\(path): has no `kind: simulator` source to take channels and faults from")
             }
             source = s

@@ -38,7 +38,7 @@ import VigilTestSupport
     /// What the agent must report: the same model and detectors, run offline over `ticks` ticks.
     static func expectedEpisodes(yaml: String, ticks: Int) throws -> [(channel: String, value: Double, z: Double)] {
         let c = try ConfigLoader.parse(yaml, file: "expected.yaml")
-        guard case .simulator(let s) = c.sources[0] else { return [] }
+        guard let s = c.sources[0].settings as? SimulatorSourceConfig else { return [] }
         var model = try SimulatorModel(channels: s.channels, faults: s.faults, rateHz: s.rate, seed: s.seed)
         var detectors = s.channels.map { ChannelDetector(settings: c.detectorSettings(forChannel: $0.name)) }
         var out: [(String, Double, Double)] = []

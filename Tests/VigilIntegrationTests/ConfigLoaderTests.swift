@@ -19,14 +19,7 @@ import VigilCore
               - { name: humidity, unit: "%RH", mean: 45, std: 1 }
         """
 
-    func problems(_ yaml: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(yaml, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     @Test func aGoodFileLoadsWithDefaultsAndOverrides() throws {
         let c = try ConfigLoader.parse(Self.good, file: "t.yaml")
@@ -81,7 +74,7 @@ import VigilCore
 
     @Test func unknownSourceKind() {
         let yaml = Self.good.replacing("kind: simulator", with: "kind: telepathy")
-        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20)"])
+        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20, bme280)"])
     }
 
     @Test func yamlSyntaxError() {

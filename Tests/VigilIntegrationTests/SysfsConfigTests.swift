@@ -11,14 +11,7 @@ import VigilSources
         "device: gw-1\nsources:\n" + source
     }
 
-    func problems(_ text: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(text, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     func source(_ text: String) throws -> SourceConfig {
         let c = try ConfigLoader.parse(text, file: "t.yaml")
@@ -29,7 +22,7 @@ import VigilSources
 
     @Test func dhtIIODefaults() throws {
         let text = Self.yaml("  - kind: dht_iio\n")
-        guard case .dhtIIO(let s) = try source(text) else { Issue.record("not dht_iio"); return }
+        guard let s = try source(text).settings as? DHTIIOSourceConfig else { Issue.record("not dht_iio"); return }
         #expect(s.name == "dht_iio")
         #expect(s.path == nil && s.deviceName == nil && s.effectiveDeviceName == "dht11")
         #expect(s.root == "/sys/bus/iio/devices")
@@ -44,7 +37,7 @@ import VigilSources
         #expect(sources[0] is DHTIIOSource)
         #expect(sources[0].channels == [ChannelInfo(name: "temperature", unit: "°C"), ChannelInfo(name: "humidity", unit: "%RH")])
         #expect((sources[0] as? DeviceStateReporting)?.portDescription == "iio device 'dht11' under /sys/bus/iio/devices")
-        #expect(sources[0].sourceCounters?.counts.map(\.name) == ["reads", "eio", "etimedout", "other_errors", "garbage", "missing", "retries", "lost"])
+        #expect(DHTIIOCounters().sourceCounters(source: "dht").counts.map(\.name) == ["reads", "eio", "etimedout", "other_errors", "garbage", "missing", "retries", "lost"])
     }
 
     @Test func dhtIIOEveryField() throws {
@@ -56,12 +49,12 @@ import VigilSources
                 retries: 0
                 channels: { temperature: air_temp, humidity: air_rh }
             """)
-        guard case .dhtIIO(let s) = try source(text) else { Issue.record("not dht_iio"); return }
+        guard let s = try source(text).settings as? DHTIIOSourceConfig else { Issue.record("not dht_iio"); return }
         #expect(s.name == "greenhouse" && s.path == "/sys/bus/iio/devices/iio:device0")
         #expect(s.interval == .seconds(30) && s.retries == 0)
         #expect(try ConfigLoader.parse(text, file: "t.yaml").channelNames.map(\.name) == ["air_temp", "air_rh"])
         let lookup = Self.yaml("  - kind: dht_iio\n    device_name: dht11@17\n    root: /tmp/fake-iio\n    channels: { humidity: rh }\n")
-        guard case .dhtIIO(let l) = try source(lookup) else { Issue.record("not dht_iio"); return }
+        guard let l = try source(lookup).settings as? DHTIIOSourceConfig else { Issue.record("not dht_iio"); return }
         #expect(l.deviceName == "dht11@17" && l.root == "/tmp/fake-iio")
         #expect(l.channels == DHTIIOChannelNames(temperature: "temperature", humidity: "rh"))
     }
@@ -114,7 +107,7 @@ import VigilSources
                   - { id: 28-0000075f4e21, channel: tank_top }
                   - { id: 28-00000a1b2c3d }
             """)
-        guard case .ds18b20(let s) = try source(text) else { Issue.record("not ds18b20"); return }
+        guard let s = try source(text).settings as? DS18B20SourceConfig else { Issue.record("not ds18b20"); return }
         #expect(s.name == "tanks" && s.interval == .seconds(30) && s.root == "/sys/bus/w1/devices")
         #expect(s.sensors == [DS18B20SensorConfig(id: "28-0000075f4e21", channel: "tank_top"), DS18B20SensorConfig(id: "28-00000a1b2c3d")])
         let c = try ConfigLoader.parse(text, file: "t.yaml")
@@ -122,11 +115,11 @@ import VigilSources
         // Listed sensors are not looked for when the source is built.
         let sources = try Agent.buildSources(c)
         #expect(sources[0].channels.map(\.name) == ["tank_top", "ds18b20_00000a1b2c3d"])
-        #expect(sources[0].sourceCounters?.counts.map(\.name) == ["reads", "crc", "reset", "no_sensor", "empty", "garbage", "missing", "eio", "etimedout", "other_errors"])
+        #expect(DS18B20Counters().sourceCounters(source: "tanks").counts.map(\.name) == ["reads", "crc", "reset", "no_sensor", "empty", "garbage", "missing", "eio", "etimedout", "other_errors"])
     }
 
     @Test func ds18b20Defaults() throws {
-        guard case .ds18b20(let s) = try source(Self.yaml("  - kind: ds18b20\n")) else { Issue.record("not ds18b20"); return }
+        guard let s = try source(Self.yaml("  - kind: ds18b20\n")).settings as? DS18B20SourceConfig else { Issue.record("not ds18b20"); return }
         #expect(s.name == "ds18b20" && s.sensors == nil && s.root == "/sys/bus/w1/devices" && s.interval == .seconds(10))
         #expect(s.channelNames == [])
     }

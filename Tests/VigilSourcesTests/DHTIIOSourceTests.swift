@@ -4,182 +4,6 @@ import Testing
 import VigilCore
 @testable import VigilSources
 
-// MARK: - Support shared by the sysfs source tests (dht_iio, ds18b20)
-
-/// A fresh directory made by mkdtemp under /tmp, standing in for /sys/bus/…; `remove()` deletes it.
-struct SysfsTree {
-    let root: String
-
-    init() {
-        var template = Array("/tmp/vigil-sysfs-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed: \(errno)")
-        root = String(cString: made!)
-    }
-
-    func path(_ relative: String) -> String { root + "/" + relative }
-
-    /// Writes `content` to `relative`, making its directories.
-    func write(_ relative: String, _ content: String) {
-        let p = path(relative)
-        try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! content.write(toFile: p, atomically: false, encoding: .utf8)
-    }
-
-    func mkdir(_ relative: String) {
-        try! FileManager.default.createDirectory(atPath: path(relative), withIntermediateDirectories: true)
-    }
-
-    func delete(_ relative: String) { try! FileManager.default.removeItem(atPath: path(relative)) }
-
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
-}
-
-/// Log lines and up/down transitions a source reported.
-final class SysfsEvents: Sendable {
-    struct Change: Sendable, Equatable, CustomStringConvertible {
-        var up: Bool
-        var device: String
-        var reason: String
-        var description: String { "\(up ? "up" : "down") \(device): \(reason)" }
-    }
-    private let state = Mutex<(lines: [(SourceLogLevel, String)], changes: [Change])>(([], []))
-
-    var logger: SourceLogger { { [self] level, line in state.withLock { $0.lines.append((level, line)) } } }
-
-    /// Records each transition with the source's `portDescription` at that moment.
-    func observe(_ source: some DeviceStateReporting & AnyObject & Sendable) {
-        source.setStateObserver { [self, weak source] up, reason in
-            let device = source?.portDescription ?? "?"
-            state.withLock { $0.changes.append(Change(up: up, device: device, reason: reason)) }
-        }
-    }
-
-    var changes: [Change] { state.withLock { $0.changes } }
-    var lines: [String] { state.withLock { $0.lines.map(\.1) } }
-    func lines(_ level: SourceLogLevel) -> [String] { state.withLock { $0.lines.filter { $0.0 == level }.map(\.1) } }
-}
-
-/// A reader that fails with a chosen errno for paths ending in a chosen suffix, and reads the
-/// real file otherwise — a driver answering EIO or ETIMEDOUT, which a regular file cannot.
-final class FailingReader: Sendable {
-    private let plan = Mutex<(suffix: String, errnos: [Int32], always: Int32?)>(("", [], nil))
-    private let calls = Mutex<[String]>([])
-
-    /// The next reads of `suffix` fail with `errnos`, one each, then succeed.
-    func fail(_ suffix: String, with errnos: [Int32]) { plan.withLock { $0 = (suffix, errnos, nil) } }
-    /// Every read of `suffix` fails with `code` until `heal()`.
-    func failAlways(_ suffix: String, with code: Int32) { plan.withLock { $0 = (suffix, [], code) } }
-    func heal() { plan.withLock { $0 = ("", [], nil) } }
-    var paths: [String] { calls.withLock { $0 } }
-
-    var reader: SysfsReader {
-        { [self] path in
-            calls.withLock { $0.append(path) }
-            let code: Int32? = plan.withLock { p in
-                guard !p.suffix.isEmpty, path.hasSuffix(p.suffix) else { return nil }
-                if let a = p.always { return a }
-                return p.errnos.isEmpty ? nil : p.errnos.removeFirst()
-            }
-            if let code { return .failure(SysfsReadError(path: path, operation: "read", errno: code)) }
-            return SysfsFile.read(path)
-        }
-    }
-}
-
-// MARK: - Parsing
-
-@Suite struct IIOParsingTests {
-    func value(_ s: String) -> Int64? { IIOParsing.milliValue(Array(s.utf8)) }
-
-    @Test func milliValues() {
-        #expect(value("23100\n") == 23100)
-        #expect(value("45200") == 45200)
-        #expect(value("-4200\n") == -4200)
-        #expect(value("+7\n") == 7)
-        #expect(value("  0 \n") == 0)
-        #expect(value("") == nil)
-        #expect(value("\n") == nil)
-        #expect(value("-") == nil)
-        #expect(value("23.1\n") == nil)
-        #expect(value("23100 23100") == nil)
-        #expect(value("abc") == nil)
-        #expect(value("1234567890123456789") == nil)
-        #expect(value("--5") == nil)
-    }
-
-    @Test func unitsAreTheExactQuotient() {
-        #expect(IIOParsing.units(fromMilli: 45200) == 45.2)
-        #expect(IIOParsing.units(fromMilli: 23100) == 23.1)
-        #expect(IIOParsing.units(fromMilli: -4200) == -4.2)
-        #expect(IIOParsing.units(fromMilli: 23125) == 23.125)
-    }
-
-    @Test func deviceNames() {
-        #expect(IIOParsing.deviceName(Array("dht11@4\n".utf8)) == "dht11@4")
-        #expect(IIOParsing.deviceName(Array("\n".utf8)) == nil)
-        #expect(IIOParsing.deviceName([0xFF, 0x0A]) == nil)
-    }
-
-    @Test func nameMatching() {
-        #expect(IIOParsing.nameMatches("dht11", wanted: "dht11"))
-        #expect(IIOParsing.nameMatches("dht11@4", wanted: "dht11"))
-        #expect(IIOParsing.nameMatches("dht11@0", wanted: "dht11"))
-        #expect(IIOParsing.nameMatches("4.dht11", wanted: "dht11"))
-        #expect(IIOParsing.nameMatches("dht11@4", wanted: "dht11@4"))
-        #expect(!IIOParsing.nameMatches("dht11@17", wanted: "dht11@4"))
-        #expect(!IIOParsing.nameMatches("dht110", wanted: "dht11"))
-        #expect(!IIOParsing.nameMatches("bme280", wanted: "dht11"))
-        #expect(!IIOParsing.nameMatches("xdht11", wanted: "dht11"))
-    }
-}
-
-@Suite struct SysfsFileTests {
-    @Test func readsAFileWhole() throws {
-        let tree = SysfsTree()
-        defer { tree.remove() }
-        tree.write("a", "23100\n")
-        #expect(try SysfsFile.read(tree.path("a")).get() == Array("23100\n".utf8))
-        tree.write("empty", "")
-        #expect(try SysfsFile.read(tree.path("empty")).get() == [])
-    }
-
-    @Test func openAndReadErrorsCarryTheirErrno() {
-        let tree = SysfsTree()
-        defer { tree.remove() }
-        tree.mkdir("dir")
-        #expect(SysfsFile.read(tree.path("none")) == .failure(SysfsReadError(path: tree.path("none"), operation: "open", errno: ENOENT)))
-        // A directory opens read-only; its read(2) fails.
-        let dir = SysfsFile.read(tree.path("dir"))
-        #expect(dir == .failure(SysfsReadError(path: tree.path("dir"), operation: "read", errno: EISDIR)))
-        if case .failure(let e) = dir { #expect(e.description == "\(tree.path("dir")): Is a directory") }
-    }
-
-    @Test func classification() {
-        func kind(_ e: Int32) -> SysfsFailureKind { .classify(SysfsReadError(path: "/x", operation: "read", errno: e)) }
-        #expect(kind(ENOENT) == .missing)
-        #expect(kind(ENODEV) == .missing)
-        #expect(kind(EIO) == .eio)
-        #expect(kind(ETIMEDOUT) == .etimedout)
-        #expect(kind(EISDIR) == .otherErrors)
-        #expect(kind(EINVAL) == .otherErrors)
-        #expect(kind(EAGAIN) == .otherErrors)
-        #expect(SysfsReadError(path: "/x", operation: "read", errno: ETIMEDOUT).description == "/x: Connection timed out")
-        #expect(SysfsReadError(path: "/x", operation: "read", errno: EIO).description == "/x: Input/output error")
-    }
-
-    @Test func listing() throws {
-        let tree = SysfsTree()
-        defer { tree.remove() }
-        tree.mkdir("b")
-        tree.write("a", "")
-        #expect(try SysfsFile.list(tree.root).get() == ["a", "b"])
-        if case .failure(let e) = SysfsFile.list(tree.path("none")) { #expect(e.errno == ENOENT) } else { Issue.record("listed a missing directory") }
-    }
-}
-
-// MARK: - The source
-
 @Suite struct DHTIIOSourceTests {
     /// A fake IIO device directory: `name`, `in_temp_input`, `in_humidityrelative_input`.
     static func device(_ tree: SysfsTree, _ entry: String, name: String = "dht11@4", temperature: String = "23100\n",
@@ -209,11 +33,10 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1")
         let events = SysfsEvents()
         let source = try DHTIIOSource(config: Self.config(tree), log: events.logger)
-        events.observe(source)
         #expect(source.channels == [ChannelInfo(name: "air_temp", unit: "°C"), ChannelInfo(name: "air_rh", unit: "%RH")])
         #expect(source.portDescription == "iio device 'dht11' under \(tree.root)")
 
-        let sink = CollectingSink()
+        let sink = events.sink
         let before = (Clock.monotonicNanos(), Clock.wallNanos())
         #expect(Self.cycle(source, sink))
         let after = (Clock.monotonicNanos(), Clock.wallNanos())
@@ -254,8 +77,7 @@ final class FailingReader: Sendable {
         failing.fail("/in_temp_input", with: [EIO])
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 20_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         let start = Clock.monotonicNanos()
         #expect(Self.cycle(source, sink))
         #expect(Clock.monotonicNanos() - start >= 20_000_000)
@@ -277,8 +99,7 @@ final class FailingReader: Sendable {
         failing.failAlways("/in_temp_input", with: ETIMEDOUT)
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 5_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         let dir = tree.path("iio:device0")
         let reason = "\(dir)/in_temp_input: Connection timed out"
 
@@ -298,7 +119,7 @@ final class FailingReader: Sendable {
         #expect(events.changes == [.init(up: false, device: dir, reason: reason), .init(up: true, device: dir, reason: "reading \(dir)")])
         #expect(events.lines(.info).last == "dht_iio dht: reading \(dir) again after 2 lost reading(s)")
         #expect(events.lines(.warning).count == 1)
-        #expect(source.sourceCounters == SourceCounters(source: "dht", counts: [
+        #expect(sink.lastCounters == SourceCounters(source: "dht", counts: [
             .init("reads", 1), .init("eio", 0), .init("etimedout", 6), .init("other_errors", 0), .init("garbage", 0),
             .init("missing", 0), .init("retries", 4), .init("lost", 2),
         ]))
@@ -331,8 +152,7 @@ final class FailingReader: Sendable {
         failing.failAlways("/in_humidityrelative_input", with: code)
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000, readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(!Self.cycle(source, sink))
         #expect(sink.count == 0)   // the temperature alone is not delivered
         let c = source.counters
@@ -347,8 +167,7 @@ final class FailingReader: Sendable {
         tree.mkdir("iio:device0/in_temp_input")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, retries: 1), retryDelay: 1_000_000)
-        events.observe(source)
-        #expect(!Self.cycle(source, CollectingSink()))
+        #expect(!Self.cycle(source, events.sink))
         let c = source.counters
         #expect(c.otherErrors == 2 && c.retries == 1 && c.lost == 1 && c.eio == 0 && c.missing == 0)
         #expect(events.changes.map(\.reason) == ["\(tree.path("iio:device0"))/in_temp_input: Is a directory"])
@@ -361,12 +180,10 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1", name: "dht11@17", humidity: "")
         let events = SysfsEvents()
         let a = DHTIIOSource(unvalidated: Self.config(tree, path: tree.path("iio:device0"), retries: 0), log: events.logger)
-        events.observe(a)
-        #expect(!Self.cycle(a, CollectingSink()))
+        #expect(!Self.cycle(a, events.sink))
         #expect(a.counters.garbage == 1 && a.counters.lost == 1)
         let b = DHTIIOSource(unvalidated: Self.config(tree, deviceName: "dht11@17", retries: 0), log: events.logger)
-        events.observe(b)
-        #expect(!Self.cycle(b, CollectingSink()))
+        #expect(!Self.cycle(b, events.sink))
         #expect(b.counters.garbage == 1)
         #expect(events.changes.map(\.reason) == [
             "\(tree.path("iio:device0"))/in_temp_input: not a whole number of milli-units: '23.1'",
@@ -380,8 +197,7 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device3", name: "ads1015")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(!Self.cycle(source, sink))
         var c = source.counters
         #expect(c.missing == 1 && c.retries == 0 && c.lost == 1 && c.device == nil)
@@ -402,8 +218,7 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let path = tree.path("iio:device0")
         let source = DHTIIOSource(unvalidated: Self.config(tree, path: path), retryDelay: 1_000_000)
-        events.observe(source)
-        #expect(!Self.cycle(source, CollectingSink()))
+        #expect(!Self.cycle(source, events.sink))
         #expect(source.counters.missing == 1 && source.counters.retries == 0)
         #expect(events.changes == [.init(up: false, device: path, reason: "\(path)/in_temp_input: No such file or directory")])
     }
@@ -414,8 +229,7 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device0")
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree), log: events.logger, retryDelay: 1_000_000)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(Self.cycle(source, sink))
         tree.delete("iio:device0")
         #expect(!Self.cycle(source, sink))
@@ -439,13 +253,12 @@ final class FailingReader: Sendable {
         Self.device(tree, "iio:device1", name: "dht11@17", temperature: "19000\n")
         let events = SysfsEvents()
         let vague = DHTIIOSource(unvalidated: Self.config(tree))
-        events.observe(vague)
-        #expect(!Self.cycle(vague, CollectingSink()))
+        #expect(!Self.cycle(vague, events.sink))
         #expect(vague.counters.missing == 1)
         #expect(events.changes.map(\.reason) == ["2 iio devices match device_name 'dht11' under \(tree.root): iio:device0 (dht11@4), iio:device1 (dht11@17); set path or the full name as device_name"])
 
         let exact = try DHTIIOSource(config: Self.config(tree, deviceName: "dht11@17"))
-        let sink = CollectingSink()
+        let sink = events.sink
         #expect(Self.cycle(exact, sink))
         #expect(sink.readings.map(\.value) == [19, 45.2])
         #expect(exact.counters.device == tree.path("iio:device1"))
@@ -477,7 +290,6 @@ final class FailingReader: Sendable {
         let events = SysfsEvents()
         let source = DHTIIOSource(unvalidated: Self.config(tree, interval: .milliseconds(100), retries: 1), log: events.logger,
                                   retryDelay: 30_000_000, readFile: failing.reader)
-        events.observe(source)
         let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { running.sink.count >= 6 })
@@ -489,7 +301,7 @@ final class FailingReader: Sendable {
         #expect(running.stopAndJoin())
 
         let dir = tree.path("iio:device0")
-        #expect(events.changes == [
+        #expect(running.sink.changes == [
             .init(up: true, device: dir, reason: "reading \(dir)"),
             .init(up: false, device: dir, reason: "\(dir)/in_temp_input: Input/output error"),
             .init(up: true, device: dir, reason: "reading \(dir)"),

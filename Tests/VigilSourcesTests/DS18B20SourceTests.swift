@@ -136,12 +136,11 @@ enum W1 {
         tree.mkdir("\(Self.id(11))/w1_slave")                    // a directory: read(2) fails with EISDIR
         let events = SysfsEvents()
         let source = try DS18B20Source(config: Self.config(tree, sensors), log: events.logger)
-        events.observe(source)
         #expect(source.channels.map(\.name) == contents.map(\.0))
         #expect(source.channels.allSatisfy { $0.unit == "°C" })
         #expect(source.portDescription == tree.root)
 
-        let sink = CollectingSink()
+        let sink = events.sink
         source.readAll(sink, StopSignal())
         #expect(sink.values == [[0, 23.125], [1, -10.125], [2, 23.0], [10, 21.5]])
         var want = DS18B20Counters()
@@ -181,7 +180,7 @@ enum W1 {
         #expect(events.changes.count == 12)
         #expect(events.lines(.warning).count == 8)
         #expect(source.sensors.map(\.failuresInStreak) == [0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 2])
-        #expect(source.sourceCounters == SourceCounters(source: "tanks", counts: [
+        #expect(sink.lastCounters == SourceCounters(source: "tanks", counts: [
             .init("reads", 8), .init("crc", 4), .init("reset", 2), .init("no_sensor", 2), .init("empty", 2),
             .init("garbage", 2), .init("missing", 2), .init("eio", 0), .init("etimedout", 0), .init("other_errors", 2),
         ]))
@@ -194,8 +193,7 @@ enum W1 {
         tree.write("\(id)/w1_slave", W1.reset)
         let events = SysfsEvents()
         let source = try DS18B20Source(config: Self.config(tree, [DS18B20SensorConfig(id: id, channel: "tank")]), log: events.logger)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         source.readAll(sink, StopSignal())
         source.readAll(sink, StopSignal())
         tree.write("\(id)/w1_slave", W1.good)
@@ -217,11 +215,10 @@ enum W1 {
         failing.failAlways("\(Self.id(1))/w1_slave", with: code)
         let events = SysfsEvents()
         let source = try DS18B20Source(unvalidated: Self.config(tree, nil), readFile: failing.reader)
-        events.observe(source)
-        let sink = CollectingSink()
+        let sink = events.sink
         source.readAll(sink, StopSignal())
         #expect(sink.values == [[1, -10.125]])
-        #expect(source.sourceCounters?[counter] == 1)
+        #expect(sink.lastCounters?[counter] == 1)
         #expect(source.counters.reads == 1)
         #expect(events.changes.first == .init(up: false, device: tree.path(Self.id(1)), reason: "\(tree.path(Self.id(1)))/w1_slave: \(words)"))
     }
@@ -274,7 +271,6 @@ enum W1 {
         let source = try DS18B20Source(unvalidated: Self.config(tree, [DS18B20SensorConfig(id: a, channel: "top"),
                                                                           DS18B20SensorConfig(id: b, channel: "bottom")],
                                                                   interval: .milliseconds(50)), log: events.logger)
-        events.observe(source)
         let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { running.sink.values(channel: 0).count >= 2 })
@@ -288,7 +284,7 @@ enum W1 {
         #expect(running.stopAndJoin())
 
         let da = tree.path(a), db = tree.path(b)
-        #expect(events.changes == [
+        #expect(running.sink.changes == [
             .init(up: true, device: da, reason: "reading \(da)/w1_slave"),
             .init(up: true, device: db, reason: "reading \(db)/w1_slave"),
             .init(up: false, device: da, reason: "\(da)/w1_slave: No such file or directory"),

@@ -41,8 +41,6 @@ import VigilCore
     @Test func aDHTSourceWithoutItsChipReportsDownWithTheReasonAndCountsIt() throws {
         let config = DHTSourceConfig(name: "climate", model: .dht22, chip: "vigil-no-such-chip", line: 4)
         let source = try DHTSource(config: config, chip: "vigil-no-such-chip")
-        let log = SerialEventLog()
-        source.setStateObserver(log.observer)
         let stop = StopSignal()
         let sink = CollectingSink()
         let done = Atomic<Bool>(false)
@@ -51,11 +49,12 @@ import VigilCore
         stop.raise()
         #expect(waitUntil(5) { done.load(ordering: .acquiring) })
         #expect(sink.count == 0)
-        let seen = log.changes
+        let seen = sink.changes
         #expect(seen.count == 1)
         #expect(seen.first?.up == false)
         #expect(seen.first?.reason.hasPrefix("gpiochip 'vigil-no-such-chip': gpiod_chip_open_by_label: No such file or directory") == true)
         #expect(source.counters.reads == 0)
-        #expect(source.sourceCounters?["gpio_errors"] == source.counters.gpioErrors)
+        #expect(sink.lastCounters?["gpio_errors"] == source.counters.gpioErrors)
+        #expect(sink.countersAtChanges.first??["gpio_errors"] == 1)
     }
 }

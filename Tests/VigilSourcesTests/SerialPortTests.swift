@@ -29,7 +29,7 @@ import VigilCore
     @Test func theSourceReportsAMissingDeviceByName() throws {
         let log = SerialEventLog()
         let source = try SerialSource(config: SerialSourceConfig(path: "/dev/ttyUSB99", reopenMin: .milliseconds(100), fields: espFields),
-                                      log: log.logger, onStateChange: log.observer)
+                                      log: log.logger)
         #expect(throws: SerialPortError.self) { try source.openDevice() }
         let running = RunningSource(source)
         #expect(waitUntil(3) { source.counters.openFailures >= 2 })
@@ -37,9 +37,9 @@ import VigilCore
         #expect(source.counters.isOpen == false)
         #expect(source.counters.reconnects == 0)
         // Down is reported once, not at every attempt.
-        #expect(log.changes.count == 1)
-        #expect(log.changes.first?.up == false)
-        #expect(log.changes.first?.reason == "cannot open: /dev/ttyUSB99: no such device (sp_get_port_by_name)")
+        #expect(running.sink.changes.count == 1)
+        #expect(running.sink.changes.first?.up == false)
+        #expect(running.sink.changes.first?.reason == "cannot open: /dev/ttyUSB99: no such device (sp_get_port_by_name)")
         #expect(log.lines.first == "serial serial: cannot open /dev/ttyUSB99: no such device (sp_get_port_by_name); retrying in 100ms")
         #expect(log.lines.dropFirst().first?.hasSuffix("retrying in 200ms") == true)
     }

@@ -25,7 +25,7 @@ import VigilCore
         let pty = try VirtualSerialPort(link: dir.path + "/ttyV0")
         defer { pty.close() }
         let log = SerialEventLog()
-        let source = try SerialSource(config: Self.config(pty.path, format: format), log: log.logger, onStateChange: log.observer)
+        let source = try SerialSource(config: Self.config(pty.path, format: format), log: log.logger)
         let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
@@ -57,8 +57,8 @@ import VigilCore
         #expect(c.missing == 2)
         #expect(c.badLines == 0 && c.garbageLines == 0 && c.overlongLines == 0 && c.unknownFields == 0)
         #expect(c.reconnects == 0 && c.openFailures == 0 && c.disconnects == 0)
-        #expect(log.changes.map(\.up) == [true])
-        #expect(log.changes.first?.reason == "opened \(pty.path)")
+        #expect(running.sink.changes.map(\.up) == [true])
+        #expect(running.sink.changes.first?.reason == "opened \(pty.path)")
         #expect(log.lines.first == "serial esp: opened \(pty.path) (termios, 115200 8N1, \(format.rawValue))")
     }
 
@@ -128,7 +128,7 @@ import VigilCore
         let link = dir.path + "/ttyV0"
         var pty = try VirtualSerialPort(link: link)
         let log = SerialEventLog()
-        let source = try SerialSource(config: Self.config(link), log: log.logger, onStateChange: log.observer)
+        let source = try SerialSource(config: Self.config(link), log: log.logger)
         let running = RunningSource(source)
         defer { running.stopAndJoin() }
         #expect(waitUntil(3) { source.counters.isOpen })
@@ -151,7 +151,7 @@ import VigilCore
         Self.expectRows(running.sink.rows(channels: 3), [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
         #expect(source.counters.reconnects == 1)
         #expect(source.counters.disconnects == 1)
-        #expect(log.changes.map(\.up) == [true, false, true])
+        #expect(running.sink.changes.map(\.up) == [true, false, true])
         // Idle kept coming while the device was away.
         let idles = running.sink.idleTimes
         #expect(zip(idles, idles.dropFirst()).allSatisfy { $1 - $0 < 500_000_000 })
@@ -165,7 +165,7 @@ import VigilCore
         defer { dir.cleanup() }
         let link = dir.path + "/ttyS"
         let log = SerialEventLog()
-        let source = try SerialSource(config: Self.config(link), log: log.logger, onStateChange: log.observer)
+        let source = try SerialSource(config: Self.config(link), log: log.logger)
 
         func startSocat() throws -> (Process, FileHandle) {
             let p = Process()
@@ -205,7 +205,7 @@ import VigilCore
         input.write(Data("t=4,h=5,snd=6\n".utf8))
         #expect(waitUntil(3) { running.sink.count >= 6 })
         Self.expectRows(running.sink.rows(channels: 3), [[1, 2, 3], [4, 5, 6]])
-        #expect(log.changes.map(\.up) == [true, false, true])
+        #expect(running.sink.changes.map(\.up) == [true, false, true])
         #expect(source.counters.reconnects == 1)
     }
 

@@ -15,7 +15,14 @@ struct SourceReading: Sendable, Equatable {
 /// Collects what a source delivers, from the source's thread (every source kind's tests use it).
 final class CollectingSink: ReadingSink, Sendable {
     typealias Reading = SourceReading
-    private let state = Mutex<(readings: [SourceReading], idles: [Int64])>(([], []))
+    /// An up/down transition as the source pushed it.
+    struct Change: Sendable, Equatable, CustomStringConvertible {
+        var up: Bool
+        var device: String
+        var reason: String
+        var description: String { "\(up ? "up" : "down") \(device): \(reason)" }
+    }
+    private let state = Mutex<(readings: [SourceReading], idles: [Int64], counters: [SourceCounters], changes: [(Change, SourceCounters?)])>(([], [], [], []))
 
     func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64) {
         state.withLock { $0.readings.append(SourceReading(channel: channel, value: value, mono: monoNanos, wall: wallNanos)) }
@@ -24,6 +31,22 @@ final class CollectingSink: ReadingSink, Sendable {
     func idle(monoNanos: Int64, wallNanos: Int64) {
         state.withLock { $0.idles.append(monoNanos) }
     }
+
+    func counters(_ counters: SourceCounters) {
+        state.withLock { $0.counters.append(counters) }
+    }
+
+    func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64) {
+        state.withLock { $0.changes.append((Change(up: up, device: device, reason: reason), $0.counters.last)) }
+    }
+
+    /// Up/down transitions, in order.
+    var changes: [Change] { state.withLock { $0.changes.map(\.0) } }
+    /// The counters pushed last before each transition.
+    var countersAtChanges: [SourceCounters?] { state.withLock { $0.changes.map(\.1) } }
+    /// Every push of counters, in order; `lastCounters` the latest.
+    var pushedCounters: [SourceCounters] { state.withLock { $0.counters } }
+    var lastCounters: SourceCounters? { state.withLock { $0.counters.last } }
 
     var readings: [SourceReading] { state.withLock { $0.readings } }
     var count: Int { state.withLock { $0.readings.count } }
@@ -44,13 +67,11 @@ final class CollectingSink: ReadingSink, Sendable {
     }
 }
 
-/// Log lines and state changes a source reported.
+/// Log lines a source wrote.
 final class SerialEventLog: Sendable {
-    private let state = Mutex<(lines: [String], changes: [(Bool, String)])>(([], []))
-    var logger: SerialSource.Logger { { [self] _, line in state.withLock { $0.lines.append(line) } } }
-    var observer: SerialSource.StateObserver { { [self] up, why in state.withLock { $0.changes.append((up, why)) } } }
-    var lines: [String] { state.withLock { $0.lines } }
-    var changes: [(up: Bool, reason: String)] { state.withLock { $0.changes.map { (up: $0.0, reason: $0.1) } } }
+    private let state = Mutex<[String]>([])
+    var logger: SerialSource.Logger { { [self] _, line in state.withLock { $0.append(line) } } }
+    var lines: [String] { state.withLock { $0 } }
 }
 
 /// A source running on its own thread.

@@ -1,108 +1,78 @@
-/// A source of readings; `kind` picks which.
-public enum SourceConfig: Sendable, Decodable {
-    case simulator(SimulatorSourceConfig)
-    case serial(SerialSourceConfig)
-    case dht(DHTSourceConfig)
-    case gpio(DigitalInputsSourceConfig)
-    case dhtIIO(DHTIIOSourceConfig)
-    case ds18b20(DS18B20SourceConfig)
+/// What every source kind's settings have in common. Each kind's own type, in its folder under
+/// VigilSources, adds the rest; the core knows no kind by name.
+public protocol SourceSettings: Sendable {
+    var name: String { get }
+    /// Each channel with the path of the entry that defines it, relative to the source.
+    var channelPaths: [(name: String, path: [String])] { get }
+    /// The GPIO lines the source uses (checked against the board preset); none by default.
+    var gpioLines: [GPIOLineUse] { get }
+    /// Field checks beyond decoding; paths relative to the source entry.
+    func validate() -> [ConfigIssue]
+}
 
-    public static let kinds = ["simulator", "serial", "dht", "gpio", "dht_iio", "ds18b20"]
+extension SourceSettings {
+    public var gpioLines: [GPIOLineUse] { [] }
+}
+
+/// A GPIO line a source uses, for checks against the board preset.
+public struct GPIOLineUse: Sendable, Equatable {
+    /// Relative to the source entry.
+    public var path: [String]
+    public var chip: String?
+    public var line: Int
+    public init(path: [String], chip: String?, line: Int) { self.path = path; self.chip = chip; self.line = line }
+
+    /// The largest line offset: the kernel counts a chip's lines in 16 bits (and libgpiod's
+    /// offsets, 32 bits, would trap on a larger config value when the line is opened).
+    public static let maxOffset = 65535
+
+    /// What is wrong with `line` as an offset; empty when nothing.
+    public static func problems(line: Int) -> [String] {
+        if line < 0 { return ["must be a line offset (0 or more), got \(line)"] }
+        if line > maxOffset { return ["must be at most \(maxOffset) (the largest GPIO line offset), got \(line)"] }
+        return []
+    }
+}
+
+/// The source kinds a config may name, in the order an unknown kind's error lists them: `kind:`
+/// and how to decode that kind's settings. Whoever decodes a `VigilConfig` passes them in the
+/// decoder's `userInfo[.sourceKinds]` (the agent's registered list: VigilSources' `SourceKinds`).
+public struct SourceKindDecoders: Sendable {
+    public typealias Decode = @Sendable (any Decoder) throws -> any SourceSettings
+    public var kinds: [(name: String, decode: Decode)]
+    public init(_ kinds: [(name: String, decode: Decode)]) { self.kinds = kinds }
+    public var names: [String] { kinds.map(\.name) }
+}
+
+extension CodingUserInfoKey {
+    /// A `SourceKindDecoders`: the kinds `sources` entries may name.
+    public static let sourceKinds = CodingUserInfoKey(rawValue: "vigil.sourceKinds")!
+}
+
+/// One entry of `sources`: its `kind` and that kind's settings.
+public struct SourceConfig: Sendable, Decodable {
+    public var kind: String
+    public var settings: any SourceSettings
+
+    public init(kind: String, settings: any SourceSettings) { self.kind = kind; self.settings = settings }
 
     enum KindKey: String, CodingKey { case kind }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: KindKey.self)
         let kind = try c.decode(String.self, forKey: .kind)
-        switch kind {
-        case "simulator": self = .simulator(try SimulatorSourceConfig(from: decoder))
-        case "serial": self = .serial(try SerialSourceConfig(from: decoder))
-        case "dht": self = .dht(try DHTSourceConfig(from: decoder))
-        case "gpio": self = .gpio(try DigitalInputsSourceConfig(from: decoder))
-        case "dht_iio": self = .dhtIIO(try DHTIIOSourceConfig(from: decoder))
-        case "ds18b20": self = .ds18b20(try DS18B20SourceConfig(from: decoder))
-        default:
+        let known = decoder.userInfo[.sourceKinds] as? SourceKindDecoders ?? SourceKindDecoders([])
+        guard let entry = known.kinds.first(where: { $0.name == kind }) else {
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
-                debugDescription: "unknown source kind '\(kind)' (known: \(Self.kinds.joined(separator: ", ")))")
+                debugDescription: "unknown source kind '\(kind)' (known: \(known.names.joined(separator: ", ")))")
         }
+        self.kind = kind
+        settings = try entry.decode(decoder)
     }
 
-    public var name: String {
-        switch self {
-        case .simulator(let s): return s.name
-        case .serial(let s): return s.name
-        case .dht(let s): return s.name
-        case .gpio(let s): return s.name
-        case .dhtIIO(let s): return s.name
-        case .ds18b20(let s): return s.name
-        }
-    }
-
+    public var name: String { settings.name }
     public var channelNames: [String] { channelPaths.map(\.name) }
-
-    /// Each channel with the path of the entry that defines it, relative to the source.
-    public var channelPaths: [(name: String, path: [String])] {
-        switch self {
-        case .simulator(let s): return s.channels.enumerated().map { ($1.name, ["channels", "\($0)", "name"]) }
-        case .serial(let s): return s.channelPaths
-        case .dht(let s): return s.channelPaths
-        case .gpio(let s): return s.channelPaths
-        case .dhtIIO(let s): return s.channelPaths
-        case .ds18b20(let s): return s.channelPaths
-        }
-    }
-
-    /// The GPIO lines the source uses (checked against the board preset).
-    public var gpioLines: [GPIOLineUse] {
-        switch self {
-        case .dht(let s): return s.gpioLines
-        case .gpio(let s): return s.gpioLines
-        default: return []
-        }
-    }
-
-    func validate() -> [ConfigIssue] {
-        switch self {
-        case .simulator(let s): return s.validate()
-        case .serial(let s): return s.validate()
-        case .dht(let s): return s.validate()
-        case .gpio(let s): return s.validate()
-        case .dhtIIO(let s): return s.validate()
-        case .ds18b20(let s): return s.validate()
-        }
-    }
-}
-
-/// `kind: simulator` — simulated sensors with injected faults (see VigilSources/Simulator).
-public struct SimulatorSourceConfig: Sendable, Decodable {
-    public var name: String
-    /// Readings per second per channel.
-    public var rate: Double
-    public var seed: UInt64
-    public var channels: [SimulatedChannel]
-    public var faults: [FaultSpec]
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, name, rate, seed, channels, faults }
-
-    public init(name: String = "simulator", rate: Double = 1, seed: UInt64 = 1,
-                channels: [SimulatedChannel] = SimulatedChannel.defaults, faults: [FaultSpec] = []) {
-        self.name = name; self.rate = rate; self.seed = seed; self.channels = channels; self.faults = faults
-    }
-
-    public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "simulator"
-        rate = try c.decodeIfPresent(Double.self, forKey: .rate) ?? 1
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 1
-        channels = try c.decodeIfPresent([SimulatedChannel].self, forKey: .channels) ?? SimulatedChannel.defaults
-        faults = try c.decodeIfPresent([FaultSpec].self, forKey: .faults) ?? []
-    }
-
-    /// Field checks beyond decoding; the model's own checks run when the source is built.
-    func validate() -> [ConfigIssue] {
-        var issues: [ConfigIssue] = []
-        if name.isEmpty { issues.append(ConfigIssue(["name"], "must not be empty")) }
-        return issues
-    }
+    public var channelPaths: [(name: String, path: [String])] { settings.channelPaths }
+    public var gpioLines: [GPIOLineUse] { settings.gpioLines }
+    func validate() -> [ConfigIssue] { settings.validate() }
 }

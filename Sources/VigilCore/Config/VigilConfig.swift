@@ -195,23 +195,3 @@ public struct SummaryConfig: Sendable, Decodable {
         interval = try c.decodeIfPresent(ConfigDuration.self, forKey: .interval) ?? .seconds(60)
     }
 }
-
-extension Decoder {
-    /// Fails on keys the type does not know, so a typo (`z_onn: 3`) is an error, not a silent default.
-    func rejectUnknownKeys<K: CodingKey & CaseIterable>(_ known: K.Type) throws {
-        let c = try container(keyedBy: AnyKey.self)
-        let names = Set(K.allCases.map(\.stringValue))
-        for key in c.allKeys where !names.contains(key.stringValue) {
-            throw DecodingError.dataCorrupted(DecodingError.Context(
-                codingPath: codingPath + [key],
-                debugDescription: "unknown field '\(key.stringValue)' (known: \(K.allCases.map(\.stringValue).sorted().joined(separator: ", ")))"))
-        }
-    }
-}
-
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { self.stringValue = "\(intValue)"; self.intValue = intValue }
-}

@@ -1,5 +1,6 @@
 import Synchronization
 import VigilCore
+import VigilIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,14 @@ public protocol ReadingSink: AnyObject {
     func reading(channel: Int, value: Double, monoNanos: Int64, wallNanos: Int64)
     /// Called regularly even when no reading arrives, so time-driven work (summaries) goes on.
     func idle(monoNanos: Int64, wallNanos: Int64)
+    /// The source's counters as they are now: once at start and whenever a count changed (see
+    /// `SourceReporter`). `counters` is the source's reused buffer: copy the values you keep;
+    /// holding on to the value itself makes the source's next change copy it.
+    func counters(_ counters: SourceCounters)
+    /// The source's device went down or came back: `device` as the config names it
+    /// (`/dev/ttyUSB0`), `reason` in the words of the OS or library. The counters pushed just
+    /// before are the ones at this moment.
+    func sourceState(up: Bool, device: String, reason: String, wallNanos: Int64)
 }
 
 /// A sensor of some kind. Each runs on its own thread until told to stop; a failing source
@@ -20,14 +29,8 @@ public protocol ReadingSink: AnyObject {
 public protocol Source: AnyObject, Sendable {
     var name: String { get }
     var channels: [ChannelInfo] { get }
-    /// Blocks, delivering readings to `sink`, until `stop` is raised.
+    /// Blocks, delivering readings, counters and up/down transitions to `sink`, until `stop` is raised.
     func run(into sink: ReadingSink, until stop: StopSignal)
-    /// What the source counts about its input, if anything (see `SourceCounters`).
-    var sourceCounters: SourceCounters? { get }
-}
-
-extension Source {
-    public var sourceCounters: SourceCounters? { nil }
 }
 
 /// A source's config that cannot be used: its `validate()` issues, or problems found when building it.
@@ -48,14 +51,11 @@ public enum SourceLogLevel: Int, Sendable, Comparable {
 public typealias SourceLogger = @Sendable (SourceLogLevel, String) -> Void
 
 /// A source whose device can go away and come back (a serial port, a gpiochip, a sysfs file): it
-/// reports each transition, and the agent publishes them as `source_up`/`source_down` health events.
+/// pushes each transition through its sink (`ReadingSink.sourceState`), and the agent publishes
+/// them as `source_up`/`source_down` health events.
 public protocol DeviceStateReporting: AnyObject {
-    typealias StateObserver = @Sendable (_ up: Bool, _ reason: String) -> Void
     /// The device as the config names it: `/dev/ttyUSB0`, `vigil-sim line 4`.
     var portDescription: String { get }
-    /// Called on the source's thread at each transition (and once at start if the first open
-    /// fails); must not block. nil stops the calls.
-    func setStateObserver(_ f: StateObserver?)
 }
 
 /// A flag raised once to ask threads to finish.
@@ -80,6 +80,6 @@ public enum Clock {
     /// Sleeps until the monotonic clock reaches `deadline` (or returns at once if past).
     public static func sleep(untilMonotonic deadline: Int64) {
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        _ = Interrupts.retryReturningError { clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) }
     }
 }

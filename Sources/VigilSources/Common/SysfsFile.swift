@@ -1,4 +1,5 @@
 import VigilCore
+import VigilIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,33 +33,17 @@ public enum SysfsFile {
     /// Largest attribute read; sysfs attributes are at most a page, the ones read here under 100 bytes.
     public static let maxBytes = 512
 
-    /// `open(2)` with `O_RDONLY | O_CLOEXEC`, `read(2)` until end of file or `maxBytes`, `close(2)`;
-    /// `EINTR` is retried. Reading a driver's attribute is what makes it measure (dht11) or convert
-    /// (w1_therm), so a failed measurement comes back as the `read`'s errno.
+    /// `open(2)` with `O_RDONLY | O_CLOEXEC`, `read(2)` until end of file or `maxBytes`, `close(2)`
+    /// (`FileIO.readPrefix`); `EINTR` is retried. Reading a driver's attribute is what makes it
+    /// measure (dht11) or convert (w1_therm), so a failed measurement comes back as the `read`'s errno.
     public static func read(_ path: String) -> Result<[UInt8], SysfsReadError> {
-        var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        if fd < 0 { return .failure(SysfsReadError(path: path, operation: "open", errno: errno)) }
-        defer { _ = close(fd) }
-        var bytes = [UInt8](repeating: 0, count: maxBytes)
-        var count = 0
-        while count < maxBytes {
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress! + count, maxBytes - count)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(SysfsReadError(path: path, operation: "read", errno: errno))
-            }
-            if n == 0 { break }
-            count += n
+        do { return .success(try FileIO.readPrefix(path, capacity: maxBytes)) } catch {
+            return .failure(SysfsReadError(path: error.path, operation: error.operation, errno: error.errno.rawValue))
         }
-        bytes.removeSubrange(count...)
-        return .success(bytes)
     }
 
     /// `strerror(3)`: `No such file or directory`.
-    public static func strerror(_ code: Int32) -> String { String(cString: Glibc.strerror(code)) }
+    public static func strerror(_ code: Int32) -> String { FileIO.strerror(code) }
 
     /// The names in directory `path` (no `.` or `..`), sorted; nil with errno when it cannot be listed.
     public static func list(_ path: String) -> Result<[String], SysfsReadError> {
@@ -101,23 +86,5 @@ public enum SysfsFailureKind: String, Sendable, Equatable {
         case ETIMEDOUT: return .etimedout
         default: return .otherErrors
         }
-    }
-}
-
-/// Waiting between reads without going deaf: sleeps in slices of at most `slice` nanoseconds,
-/// calling `sink.idle` after each, until `deadline` or until `stop` is raised.
-enum SourcePacing {
-    static let slice: Int64 = 250_000_000
-
-    /// Returns false when it ended because `stop` was raised.
-    @discardableResult
-    static func sleep(untilMonotonic deadline: Int64, _ sink: ReadingSink, _ stop: StopSignal) -> Bool {
-        while !stop.isRaised {
-            let now = Clock.monotonicNanos()
-            if now >= deadline { return true }
-            Clock.sleep(untilMonotonic: min(deadline, now + slice))
-            sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
-        }
-        return false
     }
 }

@@ -28,6 +28,13 @@ public struct DHTCounters: Sendable, Equatable {
     }
 }
 
+extension DHTCounters: PublishedCounters {
+    public func publish(into w: inout CountWriter) {
+        w("dht_reads", reads); w("dht_good", good); w("dht_timeout", timeout); w("dht_short_frame", shortFrame)
+        w("dht_checksum", checksum); w("dht_implausible", implausible); w("gpio_errors", gpioErrors)
+    }
+}
+
 extension DHTFailure {
     /// For logs and `source_down` reasons: what it means and what to check.
     public var explanation: String {
@@ -55,8 +62,7 @@ public final class DHTSource: Source, DeviceStateReporting {
     /// Checks the line once the chip's label is known (a chip named by path or number).
     let board: Board?
     private let log: SourceLogger
-    private let state = Mutex(DHTCounters())
-    private let observer = Mutex<StateObserver?>(nil)
+    private let reporter: SourceReporter<DHTCounters>
 
     /// The request's owner as `gpioinfo` shows it.
     static let consumer = "vigil"
@@ -75,25 +81,16 @@ public final class DHTSource: Source, DeviceStateReporting {
         model = config.model == .dht11 ? .dht11 : .dht22
         channels = [ChannelInfo(name: config.temperatureChannel, unit: "°C"), ChannelInfo(name: config.humidityChannel, unit: "%RH")]
         self.log = log
+        reporter = SourceReporter(source: config.name, DHTCounters())
     }
 
-    public var counters: DHTCounters { state.withLock { $0 } }
-    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
+    public var counters: DHTCounters { reporter.counters }
     /// `pinctrl-bcm2711 line 4`
     public var portDescription: String { "\(chipName) line \(config.line)" }
 
-    public var sourceCounters: SourceCounters? {
-        let c = counters
-        return SourceCounters(source: name, counts: [
-            .init("dht_reads", c.reads), .init("dht_good", c.good), .init("dht_timeout", c.timeout),
-            .init("dht_short_frame", c.shortFrame), .init("dht_checksum", c.checksum),
-            .init("dht_implausible", c.implausible), .init("gpio_errors", c.gpioErrors),
-        ])
-    }
-
-    private func report(up: Bool, _ reason: String) {
+    private func report(up: Bool, _ reason: String, _ sink: ReadingSink) {
         if up { log(.info, "\(portDescription): sensor answering: \(reason)") } else { log(.warning, "\(portDescription): \(reason)") }
-        observer.withLock { $0 }?(up, reason)
+        reporter.report(up: up, device: portDescription, reason: reason, to: sink)
     }
 
     public func run(into sink: ReadingSink, until stop: StopSignal) {
@@ -102,8 +99,9 @@ public final class DHTSource: Source, DeviceStateReporting {
         var schedule = DHTReadScheduler(interval: config.interval.nanoseconds, retries: config.retries,
                                         start: Clock.monotonicNanos() + Self.firstReadDelayNanos)
         var realtime = RealtimeCapture()
-        var reopenDelay: Int64 = 1_000_000_000
+        var reopen = Backoff(min: 1_000_000_000, max: 30_000_000_000)
         var gpioDown = false
+        reporter.push(to: sink)
         var edges: [DHTEdge] = []
         edges.reserveCapacity(128)
         let events = UnsafeMutableBufferPointer<gpiod_line_event>.allocate(capacity: 16)
@@ -120,36 +118,35 @@ public final class DHTSource: Source, DeviceStateReporting {
             do throws(GPIOError) {
                 if chip == nil { chip = try openChip() }
                 let started = Clock.monotonicNanos()
-                state.withLock { $0.reads += 1 }
+                reporter.update(pushingTo: sink) { $0.reads += 1 }
                 realtime.enter()
                 do { try capture(on: chip!, into: &edges, events: events) } catch { realtime.leave(); throw error }
                 realtime.leave()
-                reopenDelay = 1_000_000_000
+                reopen.reset()
                 switch DHTDecoder.decode(edges, model: model) {
                 case .success(let r):
                     let mono = Clock.monotonicNanos(), wall = Clock.wallNanos()
                     sink.reading(channel: 0, value: r.temperature, monoNanos: mono, wallNanos: wall)
                     sink.reading(channel: 1, value: r.humidity, monoNanos: mono, wallNanos: wall)
-                    state.withLock { $0.good += 1 }
+                    reporter.update(pushingTo: sink) { $0.good += 1 }
                     if schedule.record(success: true, startedAt: started) == .up || gpioDown {
                         gpioDown = false
-                        report(up: true, "\(r.temperature) °C, \(r.humidity) %RH")
+                        report(up: true, "\(r.temperature) °C, \(r.humidity) %RH", sink)
                     }
                 case .failure(let f):
-                    state.withLock { $0.count(f) }
+                    reporter.update(pushingTo: sink) { $0.count(f) }
                     log(.debug, "\(portDescription): read failed: \(f.rawValue) (\(edges.count) edges)")
                     if schedule.record(success: false, startedAt: started) == .down {
                         let n = schedule.failuresInARow
-                        report(up: false, "\(n) read\(n == 1 ? "" : "s") in a row failed, the last: \(f.rawValue): \(f.explanation)")
+                        report(up: false, "\(n) read\(n == 1 ? "" : "s") in a row failed, the last: \(f.rawValue): \(f.explanation)", sink)
                     }
                 }
             } catch {
-                state.withLock { $0.gpioErrors += 1 }
+                reporter.update(pushingTo: sink) { $0.gpioErrors += 1 }
                 chip = nil
-                if !gpioDown { report(up: false, error.description) }
+                if !gpioDown { report(up: false, error.description, sink) }
                 gpioDown = true
-                schedule.postpone(until: Clock.monotonicNanos() + reopenDelay)
-                reopenDelay = min(reopenDelay * 2, 30_000_000_000)
+                schedule.postpone(until: Clock.monotonicNanos() + reopen.next())
             }
         }
     }

@@ -15,6 +15,12 @@ public struct DigitalInputCounters: Sendable, Equatable {
     public var gpioErrors = 0
 }
 
+extension DigitalInputCounters: PublishedCounters {
+    public func publish(into w: inout CountWriter) {
+        w("gpio_edges", edges); w("gpio_repeated_edges", repeatedEdges); w("gpio_windows", windows); w("gpio_errors", gpioErrors)
+    }
+}
+
 /// `kind: gpio` — digital inputs on one gpiochip, each requested for both-edge events (bias as
 /// configured, as-is by default). One thread polls every line's event descriptor; edges feed a
 /// `DigitalInputTracker` per input with their kernel timestamps, and at the end of each window every
@@ -26,8 +32,7 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
     public let chipName: String
     let board: Board?
     private let log: SourceLogger
-    private let state = Mutex(DigitalInputCounters())
-    private let observer = Mutex<StateObserver?>(nil)
+    private let reporter: SourceReporter<DigitalInputCounters>
 
     public init(config: DigitalInputsSourceConfig, chip: String, board: Board? = nil,
                 log: @escaping SourceLogger = { _, _ in }) throws(SourceConfigError) {
@@ -45,24 +50,16 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
             return c
         }
         self.log = log
+        reporter = SourceReporter(source: config.name, DigitalInputCounters())
     }
 
-    public var counters: DigitalInputCounters { state.withLock { $0 } }
-    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
+    public var counters: DigitalInputCounters { reporter.counters }
     /// `pinctrl-bcm2711 lines 17,27`
     public var portDescription: String { "\(chipName) lines \(config.inputs.map { String($0.line) }.joined(separator: ","))" }
 
-    public var sourceCounters: SourceCounters? {
-        let c = counters
-        return SourceCounters(source: name, counts: [
-            .init("gpio_edges", c.edges), .init("gpio_repeated_edges", c.repeatedEdges),
-            .init("gpio_windows", c.windows), .init("gpio_errors", c.gpioErrors),
-        ])
-    }
-
-    private func report(up: Bool, _ reason: String) {
+    private func report(up: Bool, _ reason: String, _ sink: ReadingSink) {
         if up { log(.info, "\(portDescription): \(reason)") } else { log(.warning, "\(portDescription): \(reason)") }
-        observer.withLock { $0 }?(up, reason)
+        reporter.report(up: up, device: portDescription, reason: reason, to: sink)
     }
 
     /// The requested lines with their trackers.
@@ -74,8 +71,9 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
 
     public func run(into sink: ReadingSink, until stop: StopSignal) {
         let window = config.window.nanoseconds
-        var reopenDelay: Int64 = 1_000_000_000
+        var reopen = Backoff(min: 1_000_000_000, max: 30_000_000_000)
         var wasDown = false
+        reporter.push(to: sink)
         let events = UnsafeMutableBufferPointer<gpiod_line_event>.allocate(capacity: 16)
         defer { events.deallocate() }
 
@@ -84,23 +82,18 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
             do {
                 requested = try request(start: Clock.monotonicNanos())
             } catch {
-                state.withLock { $0.gpioErrors += 1 }
-                if !wasDown { report(up: false, error.description) }
+                reporter.update(pushingTo: sink) { $0.gpioErrors += 1 }
+                if !wasDown { report(up: false, error.description, sink) }
                 wasDown = true
-                let until = Clock.monotonicNanos() + reopenDelay
-                while !stop.isRaised && Clock.monotonicNanos() < until {
-                    Clock.sleep(untilMonotonic: min(until, Clock.monotonicNanos() + 250_000_000))
-                    sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
-                }
-                reopenDelay = min(reopenDelay * 2, 30_000_000_000)
+                SourcePacing.sleep(untilMonotonic: Clock.monotonicNanos() + reopen.next(), sink, stop)
                 continue
             }
-            reopenDelay = 1_000_000_000
+            reopen.reset()
             wasDown = false
-            report(up: true, "requested for edge events")
+            report(up: true, "requested for edge events", sink)
             if let error = monitor(requested, window: window, events: events, into: sink, until: stop) {
-                state.withLock { $0.gpioErrors += 1 }
-                report(up: false, error.description)
+                reporter.update(pushingTo: sink) { $0.gpioErrors += 1 }
+                report(up: false, error.description, sink)
                 wasDown = true
             }
             for l in requested.lines { l.release() }
@@ -152,7 +145,7 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
                 trackers[i].edge(active: e.isRising, at: t)
             }
             repeated = trackers[i].repeatedEdges - repeated
-            state.withLock { $0.edges += n; $0.repeatedEdges += repeated }
+            reporter.update(pushingTo: sink) { $0.edges += n; $0.repeatedEdges += repeated }
         }
 
         while !stop.isRaised {
@@ -204,6 +197,6 @@ public final class DigitalInputSource: Source, DeviceStateReporting {
             if input.dutyChannel != nil { sink.reading(channel: channel, value: w.duty, monoNanos: windowEnd, wallNanos: wall); channel += 1 }
             if input.levelChannel != nil { sink.reading(channel: channel, value: w.active ? 1 : 0, monoNanos: windowEnd, wallNanos: wall); channel += 1 }
         }
-        state.withLock { $0.windows += 1 }
+        reporter.update(pushingTo: sink) { $0.windows += 1 }
     }
 }

@@ -41,6 +41,13 @@ public struct DHTIIOCounters: Sendable, Equatable {
     }
 }
 
+extension DHTIIOCounters: PublishedCounters {
+    public func publish(into w: inout CountWriter) {
+        w("reads", reads); w("eio", eio); w("etimedout", etimedout); w("other_errors", otherErrors)
+        w("garbage", garbage); w("missing", missing); w("retries", retries); w("lost", lost)
+    }
+}
+
 /// `kind: dht_iio` — a DHT11/DHT22 handled by the Linux `dht11` IIO driver (see `DHTIIOSourceConfig`).
 ///
 /// Every `interval` it reads `in_temp_input` then `in_humidityrelative_input` of the device
@@ -70,24 +77,22 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
     private let readFile: SysfsReader
     /// Delay before a retry, and the least time between the starts of two reads.
     private let retryDelay: Int64
-    private let state = Mutex(DHTIIOCounters())
-    private let observer: Mutex<StateObserver?>
+    private let state: SourceReporter<DHTIIOCounters>
 
     static let temperatureFile = "in_temp_input"
     static let humidityFile = "in_humidityrelative_input"
 
     /// Throws when `config.validate()` finds problems.
-    public convenience init(config: DHTIIOSourceConfig, log: @escaping SourceLogger = { _, _ in },
-                            onStateChange: StateObserver? = nil) throws(SourceConfigError) {
+    public convenience init(config: DHTIIOSourceConfig, log: @escaping SourceLogger = { _, _ in }) throws(SourceConfigError) {
         let issues = config.validate()
         if !issues.isEmpty { throw SourceConfigError(issues: issues) }
-        self.init(unvalidated: config, log: log, onStateChange: onStateChange)
+        self.init(unvalidated: config, log: log)
     }
 
     /// Without the config checks, with the retry delay and the file reader to use: for tests, which
     /// need intervals under 2 s and a driver that fails on demand.
     init(unvalidated config: DHTIIOSourceConfig, log: @escaping SourceLogger = { _, _ in },
-         onStateChange: StateObserver? = nil, retryDelay: Int64 = DHTIIOSourceConfig.retryDelay.nanoseconds,
+         retryDelay: Int64 = DHTIIOSourceConfig.retryDelay.nanoseconds,
          readFile: @escaping SysfsReader = SysfsFile.read) {
         self.config = config
         name = config.name
@@ -96,32 +101,22 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
         self.log = log
         self.readFile = readFile
         self.retryDelay = retryDelay
-        observer = Mutex(onStateChange)
-        if let p = config.path { state.withLock { $0.device = p } }
+        state = SourceReporter(source: config.name, DHTIIOCounters())
+        if let p = config.path { state.update { $0.device = p } }
     }
 
-    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
-
-    public var counters: DHTIIOCounters { state.withLock { $0 } }
+    public var counters: DHTIIOCounters { state.counters }
 
     /// The device directory in use, or what is looked for: `iio device 'dht11' under /sys/bus/iio/devices`.
     public var portDescription: String {
-        state.withLock { $0.device } ?? "iio device '\(config.effectiveDeviceName)' under \(config.root)"
-    }
-
-    public var sourceCounters: SourceCounters? {
-        let c = counters
-        return SourceCounters(source: name, counts: [
-            .init("reads", c.reads), .init("eio", c.eio), .init("etimedout", c.etimedout),
-            .init("other_errors", c.otherErrors), .init("garbage", c.garbage), .init("missing", c.missing),
-            .init("retries", c.retries), .init("lost", c.lost),
-        ])
+        state.counters.device ?? "iio device '\(config.effectiveDeviceName)' under \(config.root)"
     }
 
     public func run(into sink: ReadingSink, until stop: StopSignal) {
         let interval = max(config.interval.nanoseconds, 1_000_000)
         var next = Clock.monotonicNanos()
         var lastStart: Int64? = nil
+        state.push(to: sink)
         while !stop.isRaised {
             let start = max(next, lastStart.map { $0 + retryDelay } ?? next)
             guard SourcePacing.sleep(untilMonotonic: start, sink, stop) else { break }
@@ -147,7 +142,7 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
             case .reading(let t, let h, let mono, let wall):
                 sink.reading(channel: 0, value: t, monoNanos: mono, wallNanos: wall)
                 sink.reading(channel: 1, value: h, monoNanos: mono, wallNanos: wall)
-                let (wasUp, streak) = state.withLock { s in
+                let (wasUp, streak) = state.update(pushingTo: sink) { s in
                     defer { s.isUp = true; s.lostInStreak = 0 }
                     s.reads += 1
                     return (s.isUp, s.lostInStreak)
@@ -159,22 +154,22 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
                     } else {
                         log(.info, "dht_iio \(name): reading \(device)")
                     }
-                    report(true, "reading \(device)")
+                    state.report(up: true, device: device, reason: "reading \(device)", to: sink)
                 }
                 return true
             case .failure(let kind, let why):
                 reason = why
-                state.withLock { $0.count(kind) }
+                state.update(pushingTo: sink) { $0.count(kind) }
                 log(.debug, "dht_iio \(name): read failed (\(kind.rawValue)): \(why)")
                 guard kind != .missing, tries < config.retries else { break attempts }
                 let at = Clock.monotonicNanos() + retryDelay
                 guard at < deadline else { break attempts }
                 guard SourcePacing.sleep(untilMonotonic: at, sink, stop) else { return false }
                 tries += 1
-                state.withLock { $0.retries += 1 }
+                state.update(pushingTo: sink) { $0.retries += 1 }
             }
         }
-        let wasUp = state.withLock { s in
+        let wasUp = state.update { s in
             defer { s.isUp = false }
             s.lost += 1
             s.lostInStreak += 1
@@ -183,7 +178,9 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
         if wasUp != false {
             let retried = tries > 0 ? " after \(tries) retr\(tries == 1 ? "y" : "ies")" : ""
             log(.warning, "dht_iio \(name): no reading\(retried): \(reason); readings are dropped until it recovers (further failures are only counted)")
-            report(false, reason)
+            state.report(up: false, device: portDescription, reason: reason, to: sink)
+        } else {
+            state.push(to: sink)
         }
         return false
     }
@@ -220,7 +217,7 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
         case .failure(let e):
             let kind = SysfsFailureKind.classify(e)
             // The device may come back under another number: look it up again.
-            if kind == .missing && config.path == nil { state.withLock { $0.device = nil } }
+            if kind == .missing && config.path == nil { state.update { $0.device = nil } }
             return .failure(Failure(kind: kind, text: e.description))
         case .success(let bytes):
             guard let milli = IIOParsing.milliValue(bytes) else {
@@ -235,7 +232,7 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
     /// The configured path, the device found before, or a fresh lookup by name under `root`.
     func findDevice() -> Result<String, Reason> {
         if let p = config.path { return .success(p) }
-        if let d = state.withLock({ $0.device }) { return .success(d) }
+        if let d = state.counters.device { return .success(d) }
         let wanted = config.effectiveDeviceName
         let entries: [String]
         switch SysfsFile.list(config.root) {
@@ -257,17 +254,13 @@ public final class DHTIIOSource: Source, DeviceStateReporting {
             return .failure(Reason(text: "no iio device named '\(wanted)' under \(config.root)\(seen)"))
         case 1:
             let dir = config.root + "/" + found[0].entry
-            state.withLock { $0.device = dir }
+            state.update { $0.device = dir }
             log(.info, "dht_iio \(name): using \(dir) (name \(found[0].name))")
             return .success(dir)
         default:
             let list = found.map { "\($0.entry) (\($0.name))" }.joined(separator: ", ")
             return .failure(Reason(text: "\(found.count) iio devices match device_name '\(wanted)' under \(config.root): \(list); set path or the full name as device_name"))
         }
-    }
-
-    private func report(_ up: Bool, _ reason: String) {
-        if let f = observer.withLock({ $0 }) { f(up, reason) }
     }
 
     /// At most 40 bytes of a file, quoted, for a log line.

@@ -41,6 +41,13 @@ public struct DS18B20Counters: Sendable, Equatable {
     }
 }
 
+extension DS18B20Counters: PublishedCounters {
+    public func publish(into w: inout CountWriter) {
+        w("reads", reads); w("crc", crc); w("reset", reset); w("no_sensor", noSensor); w("empty", empty)
+        w("garbage", garbage); w("missing", missing); w("eio", eio); w("etimedout", etimedout); w("other_errors", otherErrors)
+    }
+}
+
 /// One sensor of a `ds18b20` source and how it is doing.
 public struct DS18B20SensorState: Sendable, Equatable {
     /// `28-0000075f4e21`
@@ -67,8 +74,7 @@ public struct DS18B20SensorState: Sendable, Equatable {
 /// A read that gives no reading is dropped and counted by cause (`DS18B20Counters`); the other
 /// sensors go on. Each sensor reports its own transitions: down with the reason (the OS's words
 /// for an errno, or what the check found) on its first failure, logged once at warning, and up on
-/// its next good reading, logged at info. During that call `portDescription` is the sensor's
-/// directory, so the health event names the sensor.
+/// its next good reading, logged at info; the transition names the sensor's directory as its device.
 ///
 /// Between rounds the thread sleeps in slices of at most 250 ms, calling `sink.idle` and watching
 /// `stop`; reads block (up to about 1 s per sensor), and `stop` is seen between sensors.
@@ -79,24 +85,21 @@ public final class DS18B20Source: Source, DeviceStateReporting {
 
     private let log: SourceLogger
     private let readFile: SysfsReader
-    private let counts = Mutex(DS18B20Counters())
+    private let counts: SourceReporter<DS18B20Counters>
     private let states: Mutex<[DS18B20SensorState]>
-    private let observer: Mutex<StateObserver?>
-    private let reportingDevice: Mutex<String>
 
     /// Throws when `config.validate()` finds problems, or when `sensors` is not set and no sensor
     /// can be found under `root`.
-    public convenience init(config: DS18B20SourceConfig, log: @escaping SourceLogger = { _, _ in },
-                            onStateChange: StateObserver? = nil) throws(SourceConfigError) {
+    public convenience init(config: DS18B20SourceConfig, log: @escaping SourceLogger = { _, _ in }) throws(SourceConfigError) {
         let issues = config.validate()
         if !issues.isEmpty { throw SourceConfigError(issues: issues) }
-        try self.init(unvalidated: config, log: log, onStateChange: onStateChange)
+        try self.init(unvalidated: config, log: log)
     }
 
     /// Without the config checks and with the file reader to use: for tests, which need intervals
     /// under 1 s and a driver that fails on demand.
     init(unvalidated config: DS18B20SourceConfig, log: @escaping SourceLogger = { _, _ in },
-         onStateChange: StateObserver? = nil, readFile: @escaping SysfsReader = SysfsFile.read) throws(SourceConfigError) {
+         readFile: @escaping SysfsReader = SysfsFile.read) throws(SourceConfigError) {
         let sensors: [DS18B20SensorConfig]
         if let listed = config.sensors { sensors = listed } else { sensors = try Self.discover(root: config.root) }
         self.config = config
@@ -104,8 +107,7 @@ public final class DS18B20Source: Source, DeviceStateReporting {
         channels = sensors.map { ChannelInfo(name: $0.channelName, unit: "°C") }
         self.log = log
         self.readFile = readFile
-        observer = Mutex(onStateChange)
-        reportingDevice = Mutex(config.root)
+        counts = SourceReporter(source: config.name, DS18B20Counters())
         states = Mutex(sensors.map {
             DS18B20SensorState(id: $0.id, channel: $0.channelName, directory: config.root + "/" + $0.id)
         })
@@ -127,29 +129,18 @@ public final class DS18B20Source: Source, DeviceStateReporting {
         }
     }
 
-    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
-
-    public var counters: DS18B20Counters { counts.withLock { $0 } }
+    public var counters: DS18B20Counters { counts.counters }
 
     /// Each sensor, in channel order.
     public var sensors: [DS18B20SensorState] { states.withLock { $0 } }
 
-    /// The directory of the sensor whose transition is being reported (set before each up/down
-    /// call, so the health event names that sensor); the w1 devices root before the first.
-    public var portDescription: String { reportingDevice.withLock { $0 } }
-
-    public var sourceCounters: SourceCounters? {
-        let c = counters
-        return SourceCounters(source: name, counts: [
-            .init("reads", c.reads), .init("crc", c.crc), .init("reset", c.reset), .init("no_sensor", c.noSensor),
-            .init("empty", c.empty), .init("garbage", c.garbage), .init("missing", c.missing),
-            .init("eio", c.eio), .init("etimedout", c.etimedout), .init("other_errors", c.otherErrors),
-        ])
-    }
+    /// The w1 devices root (each transition names its sensor's directory).
+    public var portDescription: String { config.root }
 
     public func run(into sink: ReadingSink, until stop: StopSignal) {
         let interval = max(config.interval.nanoseconds, 1_000_000)
         var next = Clock.monotonicNanos()
+        counts.push(to: sink)
         while !stop.isRaised {
             guard SourcePacing.sleep(untilMonotonic: next, sink, stop) else { break }
             readAll(sink, stop)
@@ -184,7 +175,7 @@ public final class DS18B20Source: Source, DeviceStateReporting {
         switch outcome {
         case .celsius(let value, let file):
             sink.reading(channel: index, value: value, monoNanos: mono, wallNanos: wall)
-            counts.withLock { $0.reads += 1 }
+            counts.update(pushingTo: sink) { $0.reads += 1 }
             let (wasUp, streak) = states.withLock { s in
                 defer { s[index].isUp = true; s[index].failuresInStreak = 0 }
                 return (s[index].isUp, s[index].failuresInStreak)
@@ -195,10 +186,10 @@ public final class DS18B20Source: Source, DeviceStateReporting {
                 } else {
                     log(.info, "ds18b20 \(name): \(label) reading \(file)")
                 }
-                report(true, "reading \(file)", device: sensor.directory)
+                counts.report(up: true, device: sensor.directory, reason: "reading \(file)", to: sink)
             }
         case .failure(let counter, let reason):
-            counts.withLock { $0.count(counter) }
+            counts.update(pushingTo: sink) { $0.count(counter) }
             let wasUp = states.withLock { s in
                 defer { s[index].isUp = false; s[index].failuresInStreak += 1 }
                 return s[index].isUp
@@ -206,7 +197,7 @@ public final class DS18B20Source: Source, DeviceStateReporting {
             log(.debug, "ds18b20 \(name): \(label) no reading (\(counter)): \(reason)")
             if wasUp != false {
                 log(.warning, "ds18b20 \(name): \(label) no reading: \(reason); its readings are dropped until it recovers (further failures are only counted)")
-                report(false, reason, device: sensor.directory)
+                counts.report(up: false, device: sensor.directory, reason: reason, to: sink)
             }
         }
     }
@@ -234,11 +225,5 @@ public final class DS18B20Source: Source, DeviceStateReporting {
         case .failure(let e):
             return .failure(counter: SysfsFailureKind.classify(e).rawValue, reason: e.description)
         }
-    }
-
-    private func report(_ up: Bool, _ reason: String, device: String) {
-        guard let f = observer.withLock({ $0 }) else { return }
-        reportingDevice.withLock { $0 = device }
-        f(up, reason)
     }
 }

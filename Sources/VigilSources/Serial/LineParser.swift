@@ -46,30 +46,30 @@ public final class LineParser {
     public let format: SerialLineFormat
     public let fields: [SerialFieldMapping]
     public var channelCount: Int { fields.count }
-    public private(set) var counters = SerialParseCounters()
+    public internal(set) var counters = SerialParseCounters()
     /// This line's values, one per channel (valid after `.data`).
-    public private(set) var values: [Double]
+    public internal(set) var values: [Double]
     /// csv/semicolon: the columns in force (fixed, or from the last header); nil before a header.
-    public private(set) var columns: [String]?
+    public internal(set) var columns: [String]?
     /// Unknown field names seen for the first time since the last call to `takeNewUnknownFields()`
     /// (at most 32 distinct names are remembered, so logs can name them once).
-    private var newUnknown: [String] = []
+    var newUnknown: [String] = []
 
-    private let fixedColumns: Bool
+    let fixedColumns: Bool
     /// csv: column index → field index, or -1.
-    private var columnMap: [Int] = []
-    private let keys: [[UInt8]]
-    private let scales: [Double]
-    private let offsets: [Double]
-    private let numbers: NumberParser
-    private let maxLineLength: Int
+    var columnMap: [Int] = []
+    let keys: [[UInt8]]
+    let scales: [Double]
+    let offsets: [Double]
+    let numbers: NumberParser
+    let maxLineLength: Int
     /// csv cell bounds / JSON key unescaping.
-    private let cellStart: UnsafeMutableBufferPointer<Int>
-    private let cellEnd: UnsafeMutableBufferPointer<Int>
-    private let scratch: UnsafeMutableBufferPointer<UInt8>
-    private var unknownSeen: [[UInt8]] = []
+    let cellStart: UnsafeMutableBufferPointer<Int>
+    let cellEnd: UnsafeMutableBufferPointer<Int>
+    let scratch: UnsafeMutableBufferPointer<UInt8>
+    var unknownSeen: [[UInt8]] = []
     /// Fields of this line that carried a number (finite or not) or JSON null.
-    private var usable = 0
+    var usable = 0
 
     /// - Parameters:
     ///   - csvColumns: fixed columns for csv/semicolon; nil to learn them from a header line.
@@ -196,7 +196,7 @@ public final class LineParser {
     // MARK: - Fields
 
     /// The field index of `key`, or nil (then counted as unknown).
-    private func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
         outer: for (f, k) in keys.enumerated() where k.count == key.count {
             for j in 0..<k.count where k[j] != key[j] { continue outer }
             return f
@@ -204,7 +204,7 @@ public final class LineParser {
         return nil
     }
 
-    private func unknown(_ key: UnsafeBufferPointer<UInt8>) {
+    func unknown(_ key: UnsafeBufferPointer<UInt8>) {
         counters.unknownFields += 1
         guard unknownSeen.count < 32 else { return }
         for s in unknownSeen where s.count == key.count && s.elementsEqual(key) { return }
@@ -213,7 +213,7 @@ public final class LineParser {
     }
 
     /// A mapped field's text value: a number (finite or not) makes the line usable.
-    private func setNumber(field f: Int, _ text: UnsafeBufferPointer<UInt8>) {
+    func setNumber(field f: Int, _ text: UnsafeBufferPointer<UInt8>) {
         guard let raw = numbers.parse(text) else { return }
         usable += 1
         let v = raw * scales[f] + offsets[f]
@@ -222,15 +222,15 @@ public final class LineParser {
 
     // MARK: - kv
 
-    @inline(__always) private static func isPairSeparator(_ b: UInt8) -> Bool {
+    @inline(__always) static func isPairSeparator(_ b: UInt8) -> Bool {
         b == UInt8(ascii: ",") || b == UInt8(ascii: ";") || b == UInt8(ascii: " ") || b == UInt8(ascii: "\t")
     }
 
-    @inline(__always) private static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+    @inline(__always) static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
 
     /// `t=21.5,h=40.1 s=55`, `t:21.5; h: 40`, `Temperature: 21.5 Humidity: 40`. Bare words are
     /// ignored; a key without value too.
-    private func parseKV(_ line: UnsafeBufferPointer<UInt8>) -> LineKind {
+    func parseKV(_ line: UnsafeBufferPointer<UInt8>) -> LineKind {
         guard let p = line.baseAddress else { return .bad }
         let n = line.count
         var i = 0
@@ -256,261 +256,5 @@ public final class LineParser {
             setNumber(field: f, UnsafeBufferPointer(start: p + valueStart, count: j - valueStart))
         }
         return usable > 0 ? .data : .bad
-    }
-
-    // MARK: - csv / semicolon
-
-    private func adoptColumns(_ cols: [String]) {
-        columns = cols
-        columnMap = cols.map { name in fields.firstIndex { $0.field == name } ?? -1 }
-    }
-
-    /// Splits into cells (trimmed of blanks and of one pair of double quotes); returns their count.
-    private func splitCells(_ p: UnsafePointer<UInt8>, _ n: Int, separator: UInt8) -> Int {
-        var cells = 0
-        var i = 0
-        while true {
-            var start = i
-            var end = i
-            while start < n && Self.isBlank(p[start]) { start += 1 }
-            if start < n && p[start] == UInt8(ascii: "\"") {
-                // A quoted cell runs to the closing quote ("" is an escaped quote inside).
-                var k = start + 1
-                while k < n {
-                    if p[k] == UInt8(ascii: "\"") {
-                        if k + 1 < n && p[k + 1] == UInt8(ascii: "\"") { k += 2; continue }
-                        break
-                    }
-                    k += 1
-                }
-                let closing = k
-                var m = min(k + 1, n)
-                while m < n && p[m] != separator { m += 1 }
-                cellStart[cells] = start + 1
-                cellEnd[cells] = max(start + 1, min(closing, n))
-                cells += 1
-                i = m
-            } else {
-                end = start
-                while end < n && p[end] != separator { end += 1 }
-                i = end
-                var e = end
-                while e > start && Self.isBlank(p[e - 1]) { e -= 1 }
-                cellStart[cells] = start
-                cellEnd[cells] = e
-                cells += 1
-            }
-            if i >= n { break }
-            i += 1  // past the separator
-            if i == n {  // a trailing separator: one last, empty cell
-                cellStart[cells] = n
-                cellEnd[cells] = n
-                cells += 1
-                break
-            }
-        }
-        return cells
-    }
-
-    private func cell(_ p: UnsafePointer<UInt8>, _ k: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: p + cellStart[k], count: cellEnd[k] - cellStart[k])
-    }
-
-    /// A header: every cell a non-empty non-number, and at least one names a mapped field.
-    private func looksLikeHeader(_ p: UnsafePointer<UInt8>, cells: Int) -> Bool {
-        var names = 0
-        for k in 0..<cells {
-            let c = cell(p, k)
-            if c.isEmpty || numbers.parse(c) != nil { return false }
-            if lookup(c) != nil { names += 1 }
-        }
-        return names > 0
-    }
-
-    private func parseDelimited(_ line: UnsafeBufferPointer<UInt8>, separator: UInt8) -> LineKind {
-        guard let p = line.baseAddress else { return .bad }
-        let cells = splitCells(p, line.count, separator: separator)
-        if looksLikeHeader(p, cells: cells) {
-            if !fixedColumns {
-                let names = (0..<cells).map { String(decoding: cell(p, $0), as: UTF8.self) }
-                if names != columns {
-                    adoptColumns(names)
-                    for k in 0..<cells where columnMap[k] < 0 { unknown(cell(p, k)) }
-                }
-            }
-            return .header
-        }
-        guard columns != nil else { return .bad }
-        let expected = columnMap.count
-        guard cells == expected || (cells == expected + 1 && cellStart[cells - 1] == cellEnd[cells - 1]) else {
-            return .bad
-        }
-        for k in 0..<expected where columnMap[k] >= 0 {
-            setNumber(field: columnMap[k], cell(p, k))
-        }
-        return usable > 0 ? .data : .bad
-    }
-
-    // MARK: - json
-
-    @inline(__always) private static func isJSONSpace(_ b: UInt8) -> Bool {
-        b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
-    }
-
-    /// One flat object: `{"t":21.5,"h":null,"meta":{…}}`. Numbers (also `NaN`/`Infinity`, which
-    /// some firmwares print) and numeric strings set mapped fields; `null` is a dropped reading;
-    /// booleans, other strings, objects and arrays are ignored. False when malformed.
-    private func parseJSON(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let p = line.baseAddress else { return false }
-        let n = line.count
-        var i = 0
-        func skipSpace() { while i < n && Self.isJSONSpace(p[i]) { i += 1 } }
-        skipSpace()
-        guard i < n, p[i] == UInt8(ascii: "{") else { return false }
-        i += 1
-        skipSpace()
-        if i < n && p[i] == UInt8(ascii: "}") {
-            i += 1
-            skipSpace()
-            return i == n
-        }
-        while true {
-            skipSpace()
-            guard i < n, p[i] == UInt8(ascii: "\"") else { return false }
-            guard let (keyStart, keyEnd, escaped) = scanString(p, n, &i) else { return false }
-            var key = UnsafeBufferPointer(start: p + keyStart, count: keyEnd - keyStart)
-            if escaped {
-                guard let k = unescape(key) else { return false }
-                key = k
-            }
-            skipSpace()
-            guard i < n, p[i] == UInt8(ascii: ":") else { return false }
-            i += 1
-            skipSpace()
-            guard i < n else { return false }
-            let field = lookup(key)
-            if field == nil { unknown(key) }
-            switch p[i] {
-            case UInt8(ascii: "\""):
-                guard let (s, e, esc) = scanString(p, n, &i) else { return false }
-                if let f = field, !esc { setNumber(field: f, UnsafeBufferPointer(start: p + s, count: e - s)) }
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                guard skipNested(p, n, &i) else { return false }
-            default:
-                let start = i
-                while i < n && p[i] != UInt8(ascii: ",") && p[i] != UInt8(ascii: "}") && !Self.isJSONSpace(p[i]) { i += 1 }
-                let token = UnsafeBufferPointer(start: p + start, count: i - start)
-                if NumberParser.equalsIgnoringCase(token, "null") {
-                    if field != nil { usable += 1 }
-                } else if NumberParser.equalsIgnoringCase(token, "true") || NumberParser.equalsIgnoringCase(token, "false") {
-                    break
-                } else if let raw = numbers.parse(token) {
-                    if let f = field {
-                        usable += 1
-                        let v = raw * scales[f] + offsets[f]
-                        values[f] = v.isFinite ? v : .nan
-                    }
-                } else {
-                    return false
-                }
-            }
-            skipSpace()
-            guard i < n else { return false }
-            if p[i] == UInt8(ascii: ",") { i += 1; continue }
-            guard p[i] == UInt8(ascii: "}") else { return false }
-            i += 1
-            skipSpace()
-            return i == n
-        }
-    }
-
-    /// At an opening quote: moves `i` past the closing one; the content's bounds and whether it
-    /// holds escapes. Nil when unterminated.
-    private func scanString(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int) -> (Int, Int, Bool)? {
-        let start = i + 1
-        var k = start
-        var escaped = false
-        while k < n {
-            if p[k] == UInt8(ascii: "\\") { escaped = true; k += 2; continue }
-            if p[k] == UInt8(ascii: "\"") {
-                i = k + 1
-                return (start, k, escaped)
-            }
-            k += 1
-        }
-        return nil
-    }
-
-    /// At `{` or `[`: moves `i` past the matching bracket (strings respected).
-    private func skipNested(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int) -> Bool {
-        var depth = 0
-        while i < n {
-            switch p[i] {
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; i += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                i += 1
-                if depth == 0 { return true }
-            case UInt8(ascii: "\""):
-                guard scanString(p, n, &i) != nil else { return false }
-            default: i += 1
-            }
-        }
-        return false
-    }
-
-    /// A JSON string's content with its escapes resolved, into the scratch buffer.
-    private func unescape(_ s: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
-        guard let out = scratch.baseAddress else { return nil }
-        var o = 0
-        var k = 0
-        let n = s.count
-        func hex4(_ at: Int) -> UInt32? {
-            guard at + 4 <= n else { return nil }
-            var v: UInt32 = 0
-            for j in at..<at + 4 {
-                let b = s[j]
-                let d: UInt32
-                switch b {
-                case 0x30...0x39: d = UInt32(b - 0x30)
-                case 0x41...0x46: d = UInt32(b - 0x41 + 10)
-                case 0x61...0x66: d = UInt32(b - 0x61 + 10)
-                default: return nil
-                }
-                v = v << 4 | d
-            }
-            return v
-        }
-        while k < n {
-            let b = s[k]
-            guard b == UInt8(ascii: "\\") else { out[o] = b; o += 1; k += 1; continue }
-            guard k + 1 < n else { return nil }
-            let e = s[k + 1]
-            k += 2
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out[o] = e; o += 1
-            case UInt8(ascii: "b"): out[o] = 0x08; o += 1
-            case UInt8(ascii: "f"): out[o] = 0x0C; o += 1
-            case UInt8(ascii: "n"): out[o] = 0x0A; o += 1
-            case UInt8(ascii: "r"): out[o] = 0x0D; o += 1
-            case UInt8(ascii: "t"): out[o] = 0x09; o += 1
-            case UInt8(ascii: "u"):
-                guard var cp = hex4(k) else { return nil }
-                k += 4
-                if cp >= 0xD800 && cp < 0xDC00 {
-                    guard k + 1 < n, s[k] == UInt8(ascii: "\\"), s[k + 1] == UInt8(ascii: "u"),
-                          let lo = hex4(k + 2), lo >= 0xDC00 && lo < 0xE000 else { return nil }
-                    k += 6
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
-                } else if cp >= 0xDC00 && cp < 0xE000 {
-                    return nil
-                }
-                // An escape is never longer than what it encodes (6 bytes → ≤ 3, 12 → 4).
-                guard let scalar = Unicode.Scalar(cp) else { return nil }
-                for u in UTF8.encode(scalar)! { out[o] = u; o += 1 }
-            default: return nil
-            }
-        }
-        return UnsafeBufferPointer(start: out, count: o)
     }
 }

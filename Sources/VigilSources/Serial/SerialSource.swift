@@ -31,6 +31,14 @@ public struct SerialCounters: Sendable, Equatable {
     public subscript<T>(dynamicMember field: KeyPath<SerialParseCounters, T>) -> T { parse[keyPath: field] }
 }
 
+extension SerialCounters: PublishedCounters {
+    public func publish(into w: inout CountWriter) {
+        w("lines", parse.lines); w("readings", parse.readings); w("bad_lines", parse.badLines)
+        w("garbage_lines", parse.garbageLines); w("overlong_lines", overlongLines)
+        w("unknown_fields", parse.unknownFields); w("reconnects", reconnects)
+    }
+}
+
 /// The config a serial source was built from cannot be used.
 public typealias SerialConfigError = SourceConfigError
 
@@ -55,29 +63,24 @@ public final class SerialSource: Source, DeviceStateReporting {
     public typealias Logger = SourceLogger
 
     private let log: Logger
-    private let state = Mutex(SerialCounters())
-    private let observer: Mutex<StateObserver?>
+    private let reporter: SourceReporter<SerialCounters>
 
     /// Poll timeout: the longest time without `sink.idle`.
     public static let pollMilliseconds: Int32 = 250
     static let readBufferSize = 4096
 
     /// Throws when `config.validate()` finds problems.
-    public init(config: SerialSourceConfig, log: @escaping Logger = { _, _ in },
-                onStateChange: StateObserver? = nil) throws(SerialConfigError) {
+    public init(config: SerialSourceConfig, log: @escaping Logger = { _, _ in }) throws(SerialConfigError) {
         let issues = config.validate()
         if !issues.isEmpty { throw SerialConfigError(issues: issues) }
         self.config = config
         name = config.name
         channels = config.fields.map { ChannelInfo(name: $0.channel, unit: $0.unit) }
         self.log = log
-        observer = Mutex(onStateChange)
+        reporter = SourceReporter(source: config.name, SerialCounters())
     }
 
-    /// Sets (or clears) the up/down observer; takes effect at the next transition.
-    public func setStateObserver(_ f: StateObserver?) { observer.withLock { $0 = f } }
-
-    public var counters: SerialCounters { state.withLock { $0 } }
+    public var counters: SerialCounters { reporter.counters }
 
     /// `path`, or `usb 10c4:ea60 (serial X)`.
     public var portDescription: String { config.path ?? "usb \(config.usb.map(\.description) ?? "?")" }
@@ -87,16 +90,12 @@ public final class SerialSource: Source, DeviceStateReporting {
         let parser = LineParser(config: config)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
         defer { buffer.deallocate() }
-        let minDelay = max(config.reopenMin.nanoseconds, 1_000_000)
-        let maxDelay = max(config.reopenMax.nanoseconds, minDelay)
-        var delay = minDelay
+        var backoff = Backoff(min: max(config.reopenMin.nanoseconds, 1_000_000), max: config.reopenMax.nanoseconds)
         var everOpened = false
-        var reportedUp: Bool? = nil
+        reporter.push(to: sink)
 
         func report(_ up: Bool, _ reason: String) {
-            guard reportedUp != up else { return }
-            reportedUp = up
-            if let f = observer.withLock({ $0 }) { f(up, reason) }
+            reporter.reportIfChanged(up: up, device: portDescription, reason: reason, to: sink)
         }
 
         while !stop.isRaised {
@@ -104,17 +103,17 @@ public final class SerialSource: Source, DeviceStateReporting {
             do {
                 device = try openDevice()
             } catch {
-                state.withLock { $0.openFailures += 1 }
+                reporter.update { $0.openFailures += 1 }
+                let delay = backoff.next()
                 log(.warning, "serial \(name): cannot open \(error); retrying in \(Self.format(delay))")
                 report(false, "cannot open: \(error)")
-                pause(delay, sink, stop)
-                delay = min(delay * 2, maxDelay)
+                SourcePacing.sleep(untilMonotonic: Clock.monotonicNanos() + delay, sink, stop)
                 continue
             }
             splitter.reset()
             let isReconnect = everOpened
             everOpened = true
-            state.withLock {
+            reporter.update {
                 $0.isOpen = true
                 $0.device = device.path
                 if isReconnect { $0.reconnects += 1 }
@@ -124,17 +123,17 @@ public final class SerialSource: Source, DeviceStateReporting {
 
             let (reason, gotLines) = readLoop(device, splitter, parser, buffer, sink, stop)
             device.close()
-            state.withLock {
+            reporter.update {
                 $0.isOpen = false
                 $0.device = nil
                 if !stop.isRaised { $0.disconnects += 1 }
             }
             if stop.isRaised { break }
-            if gotLines { delay = minDelay }
+            if gotLines { backoff.reset() }
+            let delay = backoff.next()
             log(.warning, "serial \(name): \(device.path) \(reason); reopening in \(Self.format(delay))")
             report(false, reason)
-            pause(delay, sink, stop)
-            delay = min(delay * 2, maxDelay)
+            SourcePacing.sleep(untilMonotonic: Clock.monotonicNanos() + delay, sink, stop)
         }
     }
 
@@ -244,7 +243,7 @@ public final class SerialSource: Source, DeviceStateReporting {
             }
             let p = parser.counters
             let overlong = splitter.overlongLines
-            state.withLock {
+            reporter.update(pushingTo: sink) {
                 $0.parse = p
                 $0.overlongLines = overlong
                 $0.bytes += n
@@ -254,34 +253,11 @@ public final class SerialSource: Source, DeviceStateReporting {
         return ("stopped", gotLines)
     }
 
-    /// Waits `nanos` in slices of at most 250 ms, calling `sink.idle`, until then or `stop`.
-    private func pause(_ nanos: Int64, _ sink: ReadingSink, _ stop: StopSignal) {
-        let end = Clock.monotonicNanos() + nanos
-        while !stop.isRaised {
-            let now = Clock.monotonicNanos()
-            if now >= end { break }
-            Clock.sleep(untilMonotonic: min(end, now + Int64(Self.pollMilliseconds) * 1_000_000))
-            sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
-        }
-    }
-
     static func format(_ nanos: Int64) -> String { ConfigDuration(nanoseconds: nanos).description }
 
     /// At most 80 bytes of a line, for a log.
     static func preview(_ line: UnsafeBufferPointer<UInt8>) -> String {
         let cut = UnsafeBufferPointer(rebasing: line[0..<min(line.count, 80)])
         return "'" + String(decoding: cut, as: UTF8.self) + (line.count > 80 ? "…'" : "'")
-    }
-}
-
-extension SerialSource {
-    /// The serial counters in the shape summaries and health events carry.
-    public var sourceCounters: SourceCounters? {
-        let c = counters
-        return SourceCounters(source: name, counts: [
-            .init("lines", c.lines), .init("readings", c.readings), .init("bad_lines", c.badLines),
-            .init("garbage_lines", c.garbageLines), .init("overlong_lines", c.overlongLines),
-            .init("unknown_fields", c.unknownFields), .init("reconnects", c.reconnects),
-        ])
     }
 }

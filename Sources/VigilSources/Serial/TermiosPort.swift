@@ -1,4 +1,5 @@
 import VigilCore
+import VigilIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,7 @@ public final class TermiosPort {
     /// `open(2)` with `O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC`.
     public init(path: String) throws(SerialPortError) {
         self.path = path
-        var fd: Int32
-        repeat { fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        let fd = Interrupts.retry { Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) }
         if fd < 0 {
             let code = errno
             var e = SerialPortError.system(path, "open", errno: code)
@@ -185,12 +185,9 @@ public enum SerialIO {
     /// `read(2)`: the bytes read; 0 at end of file (the other side is gone); -1 when nothing was
     /// there after all (EAGAIN). EINTR is retried.
     public static func read(_ fd: Int32, device: String, into buffer: UnsafeMutableRawBufferPointer) throws(SerialPortError) -> Int {
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return -1 }
-            throw .system(device, "read")
-        }
+        let n = Interrupts.retry { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        if n >= 0 { return n }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return -1 }
+        throw .system(device, "read")
     }
 }

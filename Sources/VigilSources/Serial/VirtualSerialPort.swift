@@ -1,4 +1,5 @@
 import VigilCore
+import VigilIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,9 +83,8 @@ public final class VirtualSerialPort {
     public func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         var done = 0
         while done < bytes.count && masterFD >= 0 {
-            let n = Glibc.write(masterFD, bytes.baseAddress! + done, bytes.count - done)
+            let n = Interrupts.retry { Glibc.write(masterFD, bytes.baseAddress! + done, bytes.count - done) }
             if n > 0 { done += n; continue }
-            if n < 0 && errno == EINTR { continue }
             break
         }
         return done

@@ -1,3 +1,52 @@
+import VigilCore
+
+/// `kind: simulator` — simulated sensors with injected faults (see VigilSources/Simulator).
+public struct SimulatorSourceConfig: Sendable, Decodable {
+    public var name: String
+    /// Readings per second per channel.
+    public var rate: Double
+    public var seed: UInt64
+    public var channels: [SimulatedChannel]
+    public var faults: [FaultSpec]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, name, rate, seed, channels, faults }
+
+    public init(name: String = "simulator", rate: Double = 1, seed: UInt64 = 1,
+                channels: [SimulatedChannel] = SimulatedChannel.defaults, faults: [FaultSpec] = []) {
+        self.name = name; self.rate = rate; self.seed = seed; self.channels = channels; self.faults = faults
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "simulator"
+        rate = try c.decodeIfPresent(Double.self, forKey: .rate) ?? 1
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 1
+        channels = try c.decodeIfPresent([SimulatedChannel].self, forKey: .channels) ?? SimulatedChannel.defaults
+        faults = try c.decodeIfPresent([FaultSpec].self, forKey: .faults) ?? []
+    }
+
+    public var channelPaths: [(name: String, path: [String])] {
+        channels.enumerated().map { ($1.name, ["channels", "\($0)", "name"]) }
+    }
+
+    /// Field checks beyond decoding; the model's own checks run when the source is built.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if name.isEmpty { issues.append(ConfigIssue(["name"], "must not be empty")) }
+        return issues
+    }
+}
+
+extension SimulatorSourceConfig: SourceKind {
+    public static let kind = "simulator"
+    public func makeSource(_ context: SourceContext) throws(SourceConfigError) -> Source {
+        do { return try SimulatorSource(config: self) } catch {
+            throw SourceConfigError(issues: [ConfigIssue(error.path, error.message)])
+        }
+    }
+}
+
 /// One simulated sensor channel. The model (see VigilSources/Simulator):
 /// reading = mean + walk + noise, where `walk` follows a random walk over the last `walkPoints`
 /// steps and is pulled back toward `mean` by `recalibration` each step, and `noise` is white.

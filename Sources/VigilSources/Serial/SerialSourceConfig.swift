@@ -1,3 +1,5 @@
+import VigilCore
+
 /// `kind: serial` — a device printing one line of readings at a time over a serial port: an
 /// ESP8266/Arduino over USB-serial, or a pseudo-terminal (socat, ser2net, `vigil simulate --serial`).
 ///
@@ -280,13 +282,10 @@ public enum SerialFlowControl: String, Sendable, Hashable, CaseIterable, Decodab
     public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "flow control") }
 }
 
-/// Decodes a string enum with an error that lists the choices.
-func decodeNamed<T: RawRepresentable & CaseIterable>(_ decoder: Decoder, what: String) throws -> T where T.RawValue == String {
-    let c = try decoder.singleValueContainer()
-    let s = try c.decode(String.self)
-    guard let v = T(rawValue: s) else {
-        throw DecodingError.dataCorruptedError(in: c, debugDescription:
-            "'\(s)' is not a \(what) (known: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+extension SerialSourceConfig: SourceKind {
+    public static let kind = "serial"
+    public static var probe: (any DeviceProbe)? { SerialPortsProbe() }
+    public func makeSource(_ context: SourceContext) throws(SourceConfigError) -> Source {
+        try SerialSource(config: self, log: context.log)
     }
-    return v
 }
