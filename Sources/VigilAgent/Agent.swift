@@ -135,12 +135,6 @@ public final class Agent: Service, @unchecked Sendable {
         _ = threads.stop(drainTimeout: drainTimeout)
         for r in running {
             r.pipeline.finish(wallNanos: Clock.wallNanos())
-            if let sim = r.source as? SimulatorSource {
-                for f in sim.groundTruth {
-                    logger.info("simulator injected fault", metadata: ["kind": "\(f.kind.rawValue)", "channel": "\(f.channel)",
-                        "from_s": "\(Double(f.startNanos) / 1e9)", "to_s": "\(Double(f.endNanos) / 1e9)", "magnitude": "\(f.magnitude)"])
-                }
-            }
         }
         return true
     }

@@ -41,7 +41,7 @@ public struct SimulatorSourceConfig: Sendable, Decodable {
 extension SimulatorSourceConfig: SourceKind {
     public static let kind = "simulator"
     public func makeSource(_ context: SourceContext) throws(SourceConfigError) -> Source {
-        do { return try SimulatorSource(config: self) } catch {
+        do { return try SimulatorSource(config: self, log: context.log) } catch {
             throw SourceConfigError(issues: [ConfigIssue(error.path, error.message)])
         }
     }

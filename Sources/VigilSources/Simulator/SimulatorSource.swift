@@ -8,11 +8,14 @@ public final class SimulatorSource: Source {
     public let name: String
     public let channels: [ChannelInfo]
     private let model: Mutex<SimulatorModel>
+    private let log: SourceLogger
     /// Ground truth so far, for logs and tests.
     public var groundTruth: [InjectedFault] { model.withLock { $0.groundTruth } }
 
-    public init(config: SimulatorSourceConfig) throws(SimulatorError) {
+    /// - Parameter log: gets the ground truth (one line per injected fault) when the run ends.
+    public init(config: SimulatorSourceConfig, log: @escaping SourceLogger = { _, _ in }) throws(SimulatorError) {
         let m = try SimulatorModel(channels: config.channels, faults: config.faults, rateHz: config.rate, seed: config.seed)
+        self.log = log
         name = config.name
         channels = config.channels.map { ChannelInfo(name: $0.name, unit: $0.unit) }
         model = Mutex(m)
@@ -44,5 +47,9 @@ public final class SimulatorSource: Source {
         }
         let snapshot = m
         model.withLock { $0 = snapshot }
+        // The ground truth goes into the log, so a demo or a test can set the verdicts against it.
+        for f in m.groundTruth {
+            log(.info, "simulator injected fault kind=\(f.kind.rawValue) channel=\(f.channel) from_s=\(Double(f.startNanos) / 1e9) to_s=\(Double(f.endNanos) / 1e9) magnitude=\(f.magnitude)")
+        }
     }
 }

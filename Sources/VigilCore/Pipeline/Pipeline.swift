@@ -1,6 +1,3 @@
-import VigilCore
-import VigilSources
-
 /// Receives the events of all pipelines: the uplink, a test, or `replay`.
 public protocol EventSink: AnyObject, Sendable {
     func emit(_ event: Event)
@@ -43,7 +40,7 @@ public final class Pipeline: ReadingSink, @unchecked Sendable {
         if !v.health.started.isEmpty || !v.health.ended.isEmpty { emitHealth(channel, v.health) }
         if multivariate != nil {
             let usable = v.state != .dropped && v.state != .unhealthy
-            if let m = multivariate!.update(channel: channel, value: value, usable: usable, monoNanos: monoNanos, wallNanos: wallNanos) {
+            if let m = multivariate?.update(channel: channel, value: value, usable: usable, monoNanos: monoNanos, wallNanos: wallNanos) {
                 if let s = m.started { sink.emit(.multivariateStart(source: source, channels: channels, s)) }
                 if let e = m.ended { sink.emit(.multivariateEnd(source: source, e)) }
             }
