@@ -37,7 +37,8 @@ public enum SeqVerdict: Sendable, Equatable {
 /// Every seq from `floor` up to `next - 1` is either delivered or inside exactly one gap, so a seq in
 /// that span and in no gap is a duplicate. The rule (docs/fleet.md, "Gaps"):
 /// 1. A seq above `next` opens the gap `next…seq-1` (open); `next` becomes seq+1.
-/// 2. A seq inside a gap fills it (the gap splits); whatever the gap's state was.
+/// 2. A seq inside a gap fills it (the gap splits), whatever the gap's state was. Inside a skipped gap,
+///    the part below it turns open: the run that used this seq used those too.
 /// 3. A birth with `first_seq` F: if F > `next`, the gap `next…F-1` is skipped. If F ≤ `next` (the new
 ///    run's messages came before its birth), the missing run ending at F-1 becomes skipped.
 /// 4. Agent health with `outbox_events` 0 at seq S: every open seq below P is lost, where P is the highest
@@ -105,7 +106,10 @@ public struct SeqLedger: Sendable, Equatable {
         }
         if let i = gapIndex(of: seq) {
             let state = gaps[i].state
+            let first = gaps[i].first
             remove(seq, fromGapAt: i)
+            // A killed run's backlog inside a skip: that run used everything below this seq too.
+            if state == .skipped, first < seq { relabel(first...(seq - 1), only: .skipped, to: .open) }
             switch state {
             case .open: filled += 1
             case .lost: recovered += 1; lost -= 1
