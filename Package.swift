@@ -72,7 +72,7 @@ let package = Package(
             "VigilUplink", "VigilCore", "VigilTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "VigilFleetCoreTests", dependencies: ["VigilFleetCore", "VigilCore"]),
+        .testTarget(name: "VigilFleetCoreTests", dependencies: ["VigilFleetCore", "VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilFleetTests", dependencies: [
             "VigilFleet", "VigilFleetCore", "VigilCore", "VigilTestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
