@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -51,14 +52,17 @@ let package = Package(
 
         // The fleet side. Pure: decoding every Vigil payload and the per-device ingest state machine.
         .target(name: "VigilFleetCore", dependencies: ["VigilCore"]),
-        // The receiver: MQTT subscriber over libmosquitto, the store (SQLite through GRDB), the ingest loop.
+        // The receiver: MQTT subscriber over libmosquitto, the store (SQLite through GRDB), the ingest loop,
+        // the JSON API (Hummingbird).
         .target(name: "VigilFleet", dependencies: [
             "VigilFleetCore", "VigilCore", "CMosquitto",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil-fleet", dependencies: [
-            "VigilFleet", "VigilFleetCore",
+            "VigilFleet", "VigilFleetCore", "VigilCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

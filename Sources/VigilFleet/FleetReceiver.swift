@@ -108,7 +108,8 @@ public final class FleetReceiver {
         let inbox = Inbox()
         var connackError: (any Error)?
         client.onMessage = { inbox.messages.append($0) }
-        client.onConnect = { [settings, logger] rc, sessionPresent in
+        // Unowned: the client holds this closure, and its deinit (mosquitto_destroy) must run when the session ends.
+        client.onConnect = { [unowned client, settings, logger] rc, sessionPresent in
             guard rc == 0 else { connackError = SubscriberError.connack(rc); return }
             logger.info("connected to \(settings.host):\(settings.port) as \(settings.clientID), session present: \(sessionPresent ? "yes" : "no")")
             do { try client.subscribe(settings.subscription, qos: 1) } catch { connackError = error }

@@ -197,3 +197,25 @@ public struct JSONParser {
         return v
     }
 }
+
+/// Encoded as the same JSON (the API shows stored payloads as objects).
+extension JSONValue: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null: var c = encoder.singleValueContainer(); try c.encodeNil()
+        case .bool(let b): var c = encoder.singleValueContainer(); try c.encode(b)
+        case .number(let n): var c = encoder.singleValueContainer(); try c.encode(n)
+        case .string(let s): var c = encoder.singleValueContainer(); try c.encode(s)
+        case .array(let a): var c = encoder.unkeyedContainer(); for v in a { try c.encode(v) }
+        case .object(let o):
+            var c = encoder.container(keyedBy: AnyKey.self)
+            for (k, v) in o { try c.encode(v, forKey: AnyKey(stringValue: k)) }
+        }
+    }
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

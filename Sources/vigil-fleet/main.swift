@@ -37,6 +37,8 @@ struct VigilFleetCommand: ParsableCommand {
     var maxBatch: Int = 1000
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
+    @Option(help: "Serve the read-only JSON API on HOST:PORT (loopback only for now), e.g. 127.0.0.1:8080.")
+    var http: String?
 
     /// The settings these options give, or the reasons they cannot be used.
     func settings() -> Result<ReceiverSettings, ConfigProblems> {
@@ -59,6 +61,7 @@ struct VigilFleetCommand: ParsableCommand {
         let alive = duration(keepalive, "--keepalive")
         if let alive, alive.nanoseconds < 5_000_000_000 { problems.append("--keepalive: at least 5s (libmosquitto's minimum)") }
         if !(1...100_000).contains(maxBatch) { problems.append("--max-batch: 1 to 100000, got \(maxBatch)") }
+        if let http, case .failure(let why) = HTTPAddress.parse(http) { problems.append("--http: \(why)") }
         if Logger.Level(rawValue: logLevel) == nil { problems.append("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error") }
         guard problems.isEmpty, case .success(let (host, port)) = endpoint, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
@@ -82,7 +85,7 @@ struct VigilFleetCommand: ParsableCommand {
             return h
         }
         let logger = Logger(label: "vigil-fleet")
-        let signals = blockStopSignals()
+        let signals = stopSignals
         let store: SQLiteFleetStore
         let receiver: FleetReceiver
         do {
@@ -93,36 +96,34 @@ struct VigilFleetCommand: ParsableCommand {
         }
         logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(db)")
         let stop = StopFlag()
-        do {
-            let waiter = try Threads.start { var s = signals; var signal: Int32 = 0; sigwait(&s, &signal); stop.raise() }
-            pthread_detach(waiter)
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode(1)
+        guard let http, case .success(let (host, port)) = HTTPAddress.parse(http) else {
+            try startSignalWaiter(signals, logger) { stop.raise() }
+            receiver.run(until: stop)
+            return
         }
-        receiver.run(until: stop)
+        try serve(receiver: receiver, api: FleetAPI(store: store), host: host, port: port, stop: stop, signals: signals, logger: logger)
     }
 }
 
 struct ConfigProblems: Error { var lines: [String] }
-struct BrokerURLError: Error, CustomStringConvertible {
+struct OptionError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
 }
 
-/// `mqtt://HOST[:PORT]`; TLS and credentials come in a later version of the receiver.
+/// `mqtt://HOST[:PORT]`; TLS and credentials come in a later version of the receiver. Its errors never echo a password.
 enum BrokerURL {
-    static func parse(_ url: String) -> Result<(String, Int), BrokerURLError> {
+    static func parse(_ url: String) -> Result<(String, Int), OptionError> {
         // Checked first, so no error message echoes a password.
-        guard !url.contains("@") else { return .failure(BrokerURLError("credentials do not belong in the broker URL")) }
+        guard !url.contains("@") else { return .failure(OptionError("credentials do not belong in the broker URL")) }
         guard url.hasPrefix("mqtt://") else {
-            return .failure(BrokerURLError(url.hasPrefix("mqtts://") ? "TLS (mqtts://) is not supported by vigil-fleet yet" : "'\(url)' is not mqtt://HOST[:PORT]"))
+            return .failure(OptionError(url.hasPrefix("mqtts://") ? "TLS (mqtts://) is not supported by vigil-fleet yet" : "'\(url)' is not mqtt://HOST[:PORT]"))
         }
         let rest = url.dropFirst("mqtt://".count)
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty, parts.count <= 2, !host.contains("/") else { return .failure(BrokerURLError("'\(url)' is not mqtt://HOST[:PORT]")) }
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2, !host.contains("/") else { return .failure(OptionError("'\(url)' is not mqtt://HOST[:PORT]")) }
         guard parts.count == 2 else { return .success((String(host), 1883)) }
-        guard let port = Int(parts[1]), (1...65535).contains(port) else { return .failure(BrokerURLError("port '\(parts[1])' is not 1 to 65535")) }
+        guard let port = Int(parts[1]), (1...65535).contains(port) else { return .failure(OptionError("port '\(parts[1])' is not 1 to 65535")) }
         return .success((String(host), port))
     }
 }
@@ -143,9 +144,14 @@ func exitWithConfigError(_ text: String) -> Never {
     exit(78)
 }
 
+// Before any other thread exists (the concurrency pool's, NIO's), so that every thread inherits the mask
+// and only the signal-waiting thread takes SIGTERM and SIGINT. (Synchronous main on purpose: an async
+// main runs this code on a pool thread and leaves the main thread unmasked.)
+let stopSignals = blockStopSignals()
+
 // Bad options exit 78 (EX_CONFIG) instead of ArgumentParser's 64; --help still exits 0.
 do {
-    var command = try VigilFleetCommand.parseAsRoot()
+    let command = try VigilFleetCommand.parse()
     try command.run()
 } catch {
     let code = VigilFleetCommand.exitCode(for: error)

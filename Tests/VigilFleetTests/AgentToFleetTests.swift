@@ -74,4 +74,44 @@ import VigilTestSupport
         #expect(Int(summaries)! >= 2 * 5)
         fleet.stop()
     }
+
+    /// A gateway SIGKILLed and started again on the same state: its seq jumps to the next reserved block.
+    /// With the JSON birth (first_seq) the jump is a declared skip; with the legacy `online` string it can
+    /// only stay open. Either way nothing is stored twice and nothing the broker delivered is missing.
+    @Test func aRestartedGatewaysSeqJumpIsASkip() throws {
+        let broker = try MosquittoBroker()
+        let db = try TemporaryDatabase()
+        let fleet = try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--db", db.path, "--client-id", "fleet-restart"])
+        let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/fleet-b/#"])
+        let state = db.directory.appendingPathComponent("agent-state").path
+        let yaml = Self.config(port: broker.port, device: "fleet-b")
+        func stored() throws -> [Int] { try db.rows("SELECT seq FROM events WHERE device = 'fleet-b' ORDER BY seq").map { Int($0[0])! } }
+
+        let first = try VigilProcess(config: yaml, arguments: [], stateDirectory: state)
+        #expect(try waitUntil(timeout: 20) { try stored().count >= 5 }, "\(first.stderr)")
+        first.kill()
+        #expect(try waitUntil(timeout: 15) { try db.rows("SELECT state FROM devices WHERE device = 'fleet-b'") == [["offline"]] })
+        let second = try VigilProcess(config: yaml, arguments: [], stateDirectory: state)
+        #expect(try waitUntil(timeout: 20) { try stored().filter { $0 > 1000 }.count >= 3 }, "\(second.stderr)")
+        second.terminate()
+        #expect(second.waitForExit(timeout: 20))
+        #expect(try waitUntil(timeout: 15) { try db.rows("SELECT state FROM devices WHERE device = 'fleet-b'") == [["offline"]] })
+
+        let seqs = try stored()
+        let lastOfFirstRun = seqs.filter { $0 <= 1000 }.max()!
+        let firstOfSecond = seqs.filter { $0 > 1000 }.min()!
+        #expect(firstOfSecond == 1001)
+        #expect(seqs == Array(seqs.first!...lastOfFirstRun) + Array(firstOfSecond...seqs.last!))
+        let messages = sub.waitUntil(timeout: 5) { $0.filter { $0.topic == "vigil/fleet-b/status" && $0.payload.contains("offline") }.count >= 2 }
+        let births = messages.filter { $0.topic == "vigil/fleet-b/status" && !$0.payload.contains("offline") }
+        let jsonBirth = births.contains { $0.payload.hasPrefix("{") }
+        #expect(try db.rows("SELECT first_seq, last_seq, state FROM gaps WHERE device = 'fleet-b'")
+                == [["\(lastOfFirstRun + 1)", "1000", jsonBirth ? "skipped" : "open"]])
+        let delivered = Set(messages.compactMap { m -> Int? in
+            (try? JSONSerialization.jsonObject(with: Data(m.payload.utf8)) as? [String: Any])?["seq"] as? Int
+        })
+        #expect(Set(seqs) == delivered)
+        #expect(try db.rows("SELECT lost FROM devices WHERE device = 'fleet-b'") == [["0"]])
+        fleet.stop()
+    }
 }
