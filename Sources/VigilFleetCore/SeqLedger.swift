@@ -40,7 +40,8 @@ public enum SeqVerdict: Sendable, Equatable {
 /// 2. A seq inside a gap fills it (the gap splits), whatever the gap's state was. Inside a skipped gap,
 ///    the part below it turns open: the run that used this seq used those too.
 /// 3. A birth with `first_seq` F: if F > `next`, the gap `next…F-1` is skipped. If F ≤ `next` (the new
-///    run's messages came before its birth), the missing run ending at F-1 becomes skipped.
+///    run's messages came before its birth), the missing run ending at F-1 becomes skipped, except seqs
+///    up to a clean stop's `last_seq` (that run used them).
 /// 4. Agent health with `outbox_events` 0 at seq S: every open seq below P is lost, where P is the highest
 ///    agent-health seq received below S. (The health message takes its outbox snapshot before its own seq
 ///    is drawn, so seqs just below S may still be in flight; everything below the previous report was
