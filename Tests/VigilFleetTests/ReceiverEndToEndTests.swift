@@ -101,6 +101,24 @@ import VigilTestSupport
         fleet.stop()
     }
 
+    /// The broker restarted (persistent, so it keeps the receiver's session): the receiver reconnects by
+    /// itself and what was published while it was away arrives.
+    @Test func theReceiverReconnectsAfterABrokerRestart() throws {
+        let broker = try MosquittoBroker(persistent: true)
+        let db = try TemporaryDatabase()
+        let fleet = try Self.receiver(broker, db, clientID: "fleet-reconnect")
+        func pub(_ seq: UInt64) throws {
+            try mqttPublish(port: broker.port, topic: "vigil/gw-r/summary/temperature", payload: FleetPayloads.summary("gw-r", seq))
+        }
+        for seq: UInt64 in 1...3 { try pub(seq) }
+        #expect(try waitUntil(timeout: 10) { try db.rows("SELECT count(*) FROM events") == [["3"]] })
+        try broker.restart()
+        for seq: UInt64 in 4...6 { try pub(seq) }
+        #expect(try waitUntil(timeout: 20) { try db.rows("SELECT count(*) FROM events") == [["6"]] }, "\(fleet.stderr)")
+        #expect(try db.rows("SELECT stored, duplicates, open_seqs FROM devices") == [["6", "0", "0"]])
+        #expect(fleet.stderr.contains("session present: yes"))
+    }
+
     @Test func aSharedSubscriptionGroupReceivesToo() throws {
         let broker = try MosquittoBroker()
         let db = try TemporaryDatabase()
