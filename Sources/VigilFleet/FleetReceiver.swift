@@ -148,8 +148,11 @@ public final class FleetReceiver {
     private func commit(_ messages: [ReceivedMessage]) throws {
         let now = Clock.wallNanos()
         for m in messages {
-            if case .rejected(let r) = state.ingest(topic: m.topic, payload: m.payload, retained: m.retained, receivedNanos: now) {
-                logRejection(r, topic: m.topic)
+            switch state.ingest(topic: m.topic, payload: m.payload, retained: m.retained, receivedNanos: now) {
+            case .rejected(let r): logRejection(r, topic: m.topic)
+            case .sequenceReset(let device, let from, let to):
+                logger.error("\(device)'s sequence went back from \(from) to \(to) (its state directory was replaced?): its messages below the seqs already seen count as duplicates")
+            default: break
             }
         }
         let changes = state.takeChanges()

@@ -29,6 +29,7 @@ public enum FleetSchema {
             lost BIGINT NOT NULL,
             skipped BIGINT NOT NULL,
             open_seqs BIGINT NOT NULL,
+            seq_resets BIGINT NOT NULL,
             seq_floor BIGINT,
             seq_next BIGINT,
             run_start BIGINT,
@@ -140,15 +141,15 @@ public enum FleetSchema {
     static let upsertDevice = """
         INSERT INTO devices (device, state, state_since_ns, clean_offline, first_seen_ns, last_seen_ns, version,
             birth_first_seq, birth_started_ns, birth_received_ns, births, messages, stored, duplicates, filled, recovered,
-            before_history, lost, skipped, open_seqs, seq_floor, seq_next, run_start, clean_stop_seq, health_seqs)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            before_history, lost, skipped, open_seqs, seq_resets, seq_floor, seq_next, run_start, clean_stop_seq, health_seqs)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (device) DO UPDATE SET state = excluded.state, state_since_ns = excluded.state_since_ns,
             clean_offline = excluded.clean_offline, last_seen_ns = excluded.last_seen_ns, version = excluded.version,
             birth_first_seq = excluded.birth_first_seq, birth_started_ns = excluded.birth_started_ns,
             birth_received_ns = excluded.birth_received_ns, births = excluded.births, messages = excluded.messages,
             stored = excluded.stored, duplicates = excluded.duplicates, filled = excluded.filled,
             recovered = excluded.recovered, before_history = excluded.before_history, lost = excluded.lost,
-            skipped = excluded.skipped, open_seqs = excluded.open_seqs, seq_floor = excluded.seq_floor,
+            skipped = excluded.skipped, open_seqs = excluded.open_seqs, seq_resets = excluded.seq_resets, seq_floor = excluded.seq_floor,
             seq_next = excluded.seq_next, run_start = excluded.run_start, clean_stop_seq = excluded.clean_stop_seq,
             health_seqs = excluded.health_seqs
         """

@@ -33,7 +33,8 @@ extension SQLiteFleetStore {
                 d.ledger = SeqLedger(
                     floor: seq(row["seq_floor"]), next: seq(row["seq_next"]), gaps: gapsByDevice[name] ?? [],
                     runStart: seq(row["run_start"]), healthSeqs: healthSeqs, cleanStopSeq: seq(row["clean_stop_seq"]),
-                    counts: (row["filled"], row["recovered"], row["duplicates"], row["before_history"], row["lost"], row["skipped"]))
+                    counts: (row["filled"], row["recovered"], row["duplicates"], row["before_history"], row["lost"], row["skipped"]),
+                    resets: row["seq_resets"])
                 return d
             }
             let episodes = try Row.fetchAll(db, sql: "SELECT * FROM open_episodes").map { row in

@@ -97,7 +97,7 @@ public final class SQLiteFleetStore: FleetStore {
         let args: [(any DatabaseValueConvertible)?] = [
             d.device, d.state.rawValue, d.stateSinceNanos, d.cleanOffline, d.firstSeenNanos, d.lastSeenNanos, d.version,
             d.lastBirth.map { Int64($0.firstSeq) }, d.lastBirth?.startedNanos, d.lastBirthReceivedNanos, d.births, d.messages,
-            d.stored, l.duplicates, l.filled, l.recovered, l.beforeHistory, l.lost, l.skipped, l.open,
+            d.stored, l.duplicates, l.filled, l.recovered, l.beforeHistory, l.lost, l.skipped, l.open, l.resets,
             l.floor.map { Int64($0) }, l.next.map { Int64($0) }, l.runStart.map { Int64($0) }, l.cleanStopSeq.map { Int64($0) },
             l.healthSeqs.map(String.init).joined(separator: ","),
         ]

@@ -1,6 +1,8 @@
 /// What became of one message.
 public enum IngestOutcome: Sendable, Equatable {
     case status(Status)
+    /// A birth whose first_seq is below the device's current run: its numbering went back.
+    case sequenceReset(device: String, from: UInt64, to: UInt64)
     /// A sequenced message handed to the store; the verdict says whether it filled a gap.
     case stored(SeqVerdict)
     case duplicate
@@ -53,7 +55,11 @@ public struct FleetState: Sendable {
             changes.rejections[r.code, default: 0] += 1
             return .rejected(r)
         case .success(.status(let device, let status)):
+            let run = devices[device]?.ledger.runStart
             apply(status, device: device, live: !retained, now: now)
+            if case .birth(let b) = status, let run, b.firstSeq < run {
+                return .sequenceReset(device: device, from: run, to: b.firstSeq)
+            }
             return .status(status)
         case .success(.sequenced(let m)):
             return apply(m, now: now)

@@ -75,12 +75,16 @@ public struct SeqLedger: Sendable, Equatable {
     /// Seqs classified lost or skipped, net of those that arrived later.
     public private(set) var lost: Int64 = 0
     public private(set) var skipped: Int64 = 0
+    /// Births whose first_seq was below the previous run's: the numbering went back.
+    public private(set) var resets: Int64 = 0
 
     public init() {}
 
     /// Restores a ledger saved by the store.
     public init(floor: UInt64?, next: UInt64?, gaps: [Gap], runStart: UInt64?, healthSeqs: [UInt64], cleanStopSeq: UInt64?,
-                counts: (filled: Int64, recovered: Int64, duplicates: Int64, beforeHistory: Int64, lost: Int64, skipped: Int64)) {
+                counts: (filled: Int64, recovered: Int64, duplicates: Int64, beforeHistory: Int64, lost: Int64, skipped: Int64),
+                resets: Int64 = 0) {
+        self.resets = resets
         self.floor = floor; self.next = next; self.gaps = gaps.sorted { $0.first < $1.first }
         self.runStart = runStart; self.healthSeqs = healthSeqs.sorted(); self.cleanStopSeq = cleanStopSeq
         (filled, recovered, duplicates, beforeHistory, lost, skipped) = counts
@@ -131,7 +135,13 @@ public struct SeqLedger: Sendable, Equatable {
 
     /// Rule 3. `live`: the birth arrived as it was published (not as a retained copy on subscribing).
     public mutating func birth(firstSeq f: UInt64, live: Bool, now: Int64) {
-        if let runStart, f <= runStart { return }    // the same birth again, or an older one late
+        if let runStart, f <= runStart {
+            // The same birth again (its retained copy on every resubscribe) changes nothing. A lower first_seq
+            // means the device's numbering went back (its state directory was wiped): its messages below
+            // `next` cannot be told from duplicates. Counted, so it shows.
+            if f < runStart { resets += 1 }
+            return
+        }
         runStart = f
         guard let next else {
             if live { floor = f; self.next = f }

@@ -107,6 +107,15 @@ import VigilTestSupport
         #expect(state.openEpisodes.count == 1)
     }
 
+    @Test mutating func aBirthBelowTheCurrentRunIsASequenceReset() {
+        send("gw-1/status", FleetPayloads.birth("gw-1", first: 5001))
+        send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 5001))
+        #expect(send("gw-1/status", FleetPayloads.birth("gw-1", first: 1)) == .sequenceReset(device: "gw-1", from: 5001, to: 1))
+        #expect(state.devices["gw-1"]!.ledger.resets == 1)
+        // Below the history's floor: stored if the store has not got it (a reset's seq 1 was never seen here).
+        #expect(send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 1)) == .stored(.beforeHistory))
+    }
+
     @Test mutating func rejectionsAreCountedByCode() {
         #expect(send("gw-1/status", "{") == .rejected(.malformedJSON(JSONSyntaxError(offset: 1, reason: "expected a key"))))
         send("gw-1/status", "{")

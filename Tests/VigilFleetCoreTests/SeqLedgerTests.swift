@@ -65,8 +65,10 @@ import Testing
         l.birth(firstSeq: 1001, live: false, now: 0)
         let before = l
         l.birth(firstSeq: 1001, live: false, now: 0)
-        l.birth(firstSeq: 500, live: true, now: 0)
         #expect(l == before)
+        l.birth(firstSeq: 500, live: true, now: 0)
+        #expect(l.resets == 1)
+        #expect((l.gaps, l.next, l.runStart) == (before.gaps, before.next, before.runStart))
     }
 
     @Test func rule3BirthArrivingAfterItsRunsMessages() {

@@ -115,7 +115,8 @@ import VigilTestSupport
         try broker.restart()
         for seq: UInt64 in 4...6 { try pub(seq) }
         #expect(try waitUntil(timeout: 20) { try db.rows("SELECT count(*) FROM events") == [["6"]] }, "\(fleet.stderr)")
-        #expect(try db.rows("SELECT stored, duplicates, open_seqs FROM devices") == [["6", "0", "0"]])
+        // A PUBACK still on its way when the broker stopped means that message comes again: counted, not stored.
+        #expect(try db.rows("SELECT stored, messages - duplicates, open_seqs FROM devices") == [["6", "6", "0"]])
         #expect(fleet.stderr.contains("session present: yes"))
     }
 
