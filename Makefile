@@ -32,6 +32,7 @@ demo: build
 # Packaging checks included: `make deb` first, then the tests lint and install that package.
 test: deps deps-packaging
 	$(SWIFT) build -c release --product vigil
+	$(SWIFT) build -c release --product vigil-fleet
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 	VIGIL_PACKAGING_TESTS=required $(SWIFT) test -c release
 
