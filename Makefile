@@ -1,8 +1,8 @@
 # Vigil — the two commands a new machine needs: `make demo` and `make test`.
 SWIFT     ?= swift
 DURATION  ?= 30
-# Debian packages: C libraries the agent links, and what the demo and the tests run.
-DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev pkg-config
+# Debian packages: C libraries the agent (and vigil-fleet: SQLite) links, and what the demo and the tests run.
+DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 # What `make deb` and the packaging tests use: dpkg-shlibdeps, lintian, systemd-analyze/-sysusers.
 DEB_PACKAGING := dpkg-dev lintian systemd man-db
@@ -32,6 +32,7 @@ demo: build
 # Packaging checks included: `make deb` first, then the tests lint and install that package.
 test: deps deps-packaging
 	$(SWIFT) build -c release --product vigil
+	$(SWIFT) build -c release --product vigil-fleet
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 	VIGIL_PACKAGING_TESTS=required $(SWIFT) test -c release
 

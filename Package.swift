@@ -18,11 +18,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
+        // The fleet receiver: its own binary, so the agent never links its store or server libraries.
+        .executable(name: "vigil-fleet", targets: ["vigil-fleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -59,6 +63,23 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The fleet side. Pure: decoding every Vigil payload and the per-device ingest state machine.
+        .target(name: "VigilFleetCore", dependencies: ["VigilCore"]),
+        // The receiver: MQTT subscriber over libmosquitto, the store (SQLite through GRDB), the ingest loop,
+        // the JSON API (Hummingbird).
+        .target(name: "VigilFleet", dependencies: [
+            "VigilFleetCore", "VigilCore", "CMosquitto",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vigil-fleet", dependencies: [
+            "VigilFleet", "VigilFleetCore", "VigilCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilIOTests", dependencies: ["VigilIO", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "VigilSourcesTests", dependencies: ["VigilSources", "VigilCore"]),
@@ -67,6 +88,11 @@ let package = Package(
         .testTarget(name: "VigilUplinkTests", dependencies: [
             "VigilUplink", "VigilCore", "VigilTestSupport",
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "VigilFleetCoreTests", dependencies: ["VigilFleetCore", "VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "VigilFleetTests", dependencies: [
+            "VigilFleet", "VigilFleetCore", "VigilCore", "VigilTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "VigilIntegrationTests", dependencies: [
             "VigilAgent", "VigilCore", "VigilTestSupport",
