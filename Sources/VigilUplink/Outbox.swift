@@ -15,7 +15,9 @@ import VigilCore
 ///   a fresh segment and the old files deleted.
 /// - Bounded by `maxEvents` and `maxBytes`: past either, the oldest waiting summary is dropped, else the
 ///   oldest waiting event; drops are counted per kind.
-/// - Any disk failure (full, read-only, I/O error, directory locked by another agent) logs one line and the
+/// - One process per directory: `open` takes `<dir>/lock` and throws `DirectoryInUse` (naming the holder's
+///   pid) when another process has it.
+/// - Any disk failure (full, read-only, I/O error) logs one line and the
 ///   outbox carries on in memory with the same bounds; it tries the disk again every minute.
 ///
 /// Thread-safe. Producers call `enqueue` (or `append`), which wakes the consumer (the uplink); the uplink's
