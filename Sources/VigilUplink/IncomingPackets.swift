@@ -13,8 +13,10 @@ import Darwin
 /// whatever length a packet header announces (up to 256 MiB) and fills it as bytes arrive. So each loop
 /// turn first peeks at the unread bytes (`recv(MSG_PEEK)`, or `SSL_peek` under TLS) and walks their
 /// packet headers: a packet longer than `maxPacketSize` ends the connection before any of it is read; an
-/// incomplete packet is left unread until the rest arrives, so libmosquitto only ever reads whole packets
-/// whose headers were checked.
+/// incomplete packet is left unread until the rest arrives, so libmosquitto reads whole packets whose
+/// headers were checked. One gap remains: bytes that arrive between the peek and libmosquitto's read in
+/// the same turn are read unchecked (a window of microseconds; closing it needs a read hook libmosquitto
+/// 2.0 does not have).
 enum IncomingPackets {
     /// The largest remaining length accepted: the most a two-byte MQTT length field can say.
     static let maxPacketSize = 16_383
