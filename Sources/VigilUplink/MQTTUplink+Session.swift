@@ -134,7 +134,10 @@ extension MQTTUplink {
                     }
                 }
                 var revents: Int16 = 0
-                if !sendable {
+                if connection.readHeld {
+                    // The unread bytes are an incomplete packet: wait for the rest without spinning on them.
+                    wakeup.wait(seconds: 0.01)
+                } else if !sendable {
                     revents = wakeup.wait(seconds: max(0.001, sleepLimit), socket: client.socket, forWriting: client.wantWrite)
                 }
                 state.withLock { $0.sleeping = false }
@@ -144,7 +147,15 @@ extension MQTTUplink {
                 }
             }
             do {
-                try client.loop(timeout: 0)
+                // Under TLS the bytes are only readable as MQTT once the handshake is done.
+                let verdict = settings.tls == nil || connection.machine.isConnected
+                    ? IncomingPackets.peek(socket: client.socket, ssl: client.ssl, into: &connection.peekBuffer) : .whole
+                connection.readHeld = verdict == .incomplete
+                switch verdict {
+                case .whole: try client.loop(timeout: 0)
+                case .incomplete: try client.loopWithoutReading()
+                case .oversized(let type, let length): step(.failed(IncomingPackets.refusal(type: type, length: length)), client, connection)
+                }
             } catch {
                 step(.failed(error), client, connection)
             }
@@ -320,6 +331,10 @@ final class Connection {
     var errorLog: [String] = []
     /// The backlog's drain rate.
     var bucket: TokenBucket
+    /// Unread incoming bytes, peeked at before libmosquitto reads them (see `IncomingPackets`).
+    var peekBuffer = [UInt8](repeating: 0, count: IncomingPackets.peekSize)
+    /// The unread bytes end in an incomplete packet: libmosquitto does not read until the rest is there.
+    var readHeld = false
 
     init(drainRate: Double, connackTimeout: Duration) {
         machine = SessionMachine(connackTimeout: connackTimeout)

@@ -34,15 +34,26 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
     /// the failing call: for `MOSQ_ERR_ERRNO` the text is `strerror(errno)`, for `MOSQ_ERR_EAI` the resolver's.
     public init(code: Int32) {
         let savedErrno = errno
-        var text = String(cString: mosquitto_strerror(code))
+        var text = Self.missingTexts[code] ?? String(cString: mosquitto_strerror(code))
         if code == Int32(MOSQ_ERR_ERRNO.rawValue) {
-            text = String(cString: strerror(savedErrno))
+            // errno 0 would read "Success": libmosquitto gave up on a socket that reported no error.
+            text = savedErrno == 0 ? "the connection ended without an error from the system" : String(cString: strerror(savedErrno))
         } else if code == Int32(MOSQ_ERR_EAI.rawValue) {
             // libmosquitto stores the getaddrinfo() code in errno.
             text += " " + String(cString: gai_strerror(savedErrno))
         }
         self.init(kind: .library, code: code, message: text)
     }
+
+    /// Codes libmosquitto 2.0.11's `mosquitto_strerror` calls "Unknown error.".
+    private static let missingTexts: [Int32: String] = [
+        Int32(MOSQ_ERR_KEEPALIVE.rawValue): "no packet from the broker within the keepalive time",
+        Int32(MOSQ_ERR_LOOKUP.rawValue): "host name lookup failed",
+        Int32(MOSQ_ERR_MALFORMED_PACKET.rawValue): "malformed packet from the broker",
+        Int32(MOSQ_ERR_TIMEOUT.rawValue): "timed out",
+        Int32(MOSQ_ERR_RETAIN_NOT_SUPPORTED.rawValue): "retained messages not supported by the broker",
+        Int32(MOSQ_ERR_TOPIC_ALIAS_INVALID.rawValue): "invalid topic alias",
+    ]
 
     /// A refused CONNACK, described by `mosquitto_connack_string` and what to check.
     public static func connack(_ code: Int32) -> MosquittoError {
@@ -203,6 +214,18 @@ package final class MosquittoClient {
         }
         try check(rc)
         return mid
+    }
+
+    /// `mosquitto_loop_write` then `mosquitto_loop_misc`: sends what is queued and keeps alive without
+    /// reading (while an incoming packet is not all there yet; see `IncomingPackets`).
+    package func loopWithoutReading() throws(MosquittoError) {
+        try check(mosquitto_loop_write(handle, 1))
+        try check(mosquitto_loop_misc(handle))
+    }
+
+    /// `mosquitto_ssl_get`: the connection's `SSL *`, nil without TLS.
+    package var ssl: UnsafeMutableRawPointer? {
+        mosquitto_ssl_get(handle)
     }
 
     /// `mosquitto_disconnect`: queues DISCONNECT; keep calling `loop` until `socket` is -1 to send it.

@@ -15,7 +15,9 @@ import VigilCore
 ///   a fresh segment and the old files deleted.
 /// - Bounded by `maxEvents` and `maxBytes`: past either, the oldest waiting summary is dropped, else the
 ///   oldest waiting event; drops are counted per kind.
-/// - Any disk failure (full, read-only, I/O error, directory locked by another agent) logs one line and the
+/// - One process per directory: `open` takes `<dir>/lock` and throws `DirectoryInUse` (naming the holder's
+///   pid) when another process has it.
+/// - Any disk failure (full, read-only, I/O error) logs one line and the
 ///   outbox carries on in memory with the same bounds; it tries the disk again every minute.
 ///
 /// Thread-safe. Producers call `enqueue` (or `append`), which wakes the consumer (the uplink); the uplink's
@@ -64,6 +66,8 @@ public final class Outbox: Sendable {
         public var removed: Int
         /// Entries found on disk at start.
         public var recovered: Int
+        /// What recovery at start found damaged and could not keep (records lost, files set aside).
+        public var recoveryLosses: RecoveryLosses
         /// Segment files and their total size.
         public var segments: Int
         public var diskBytes: Int
@@ -92,15 +96,54 @@ public final class Outbox: Sendable {
         var recovered = 0
     }
 
-    /// Opens (or creates) `settings.directory` and recovers what it holds. Never fails: on any problem the
-    /// outbox logs why and keeps to memory.
-    public init(settings: Settings, logger: Logger) {
+    /// The outbox directory is locked by another process (another agent on the same `mqtt.outbox.dir`).
+    /// Two agents on one directory would each send and delete the other's messages, and their sequence
+    /// numbers would collide: the second one must not start.
+    public struct DirectoryInUse: Error, Sendable, Equatable, CustomStringConvertible {
+        public var directory: String
+        /// The holder's process id, as it wrote it into `<directory>/lock`.
+        public var pid: Int32?
+
+        public var description: String {
+            "outbox \(directory) is in use by another vigil process (\(pid.map { "pid \($0)" } ?? "pid unknown")); give each agent its own mqtt.outbox.dir"
+        }
+    }
+
+    /// Opens (or creates) `settings.directory`, locks it for the life of this outbox and recovers what it
+    /// holds. Throws only when another process holds the directory; any other problem is logged and the
+    /// outbox keeps to memory.
+    public static func open(settings: Settings, logger: Logger) throws(DirectoryInUse) -> Outbox {
+        guard let dir = settings.directory else { return Outbox(settings: settings, logger: logger, opened: .unusable) }
+        let opened = SegmentStore.open(dir, settings: settings, logger: logger)
+        if case .held(let pid) = opened { throw DirectoryInUse(directory: dir, pid: pid) }
+        return Outbox(settings: settings, logger: logger, opened: opened)
+    }
+
+    /// Like `open`, but a directory held by another process is logged and the outbox keeps to memory.
+    /// Prefer `open`: the agent must refuse to share a directory.
+    public convenience init(settings: Settings, logger: Logger) {
+        var opened = SegmentStore.Opened.unusable
+        if let dir = settings.directory {
+            opened = SegmentStore.open(dir, settings: settings, logger: logger)
+            if case .held(let pid) = opened {
+                logger.error("\(DirectoryInUse(directory: dir, pid: pid)); keeping events in memory only")
+            }
+        }
+        self.init(settings: settings, logger: logger, opened: opened)
+    }
+
+    private init(settings: Settings, logger: Logger, opened: SegmentStore.Opened) {
         self.settings = settings
         self.logger = logger
         var s = State()
-        if let dir = settings.directory, let (store, recovered) = SegmentStore.open(dir, settings: settings, logger: logger) {
+        if case .store(var store, let recovered) = opened {
             s.queue.restore(recovered.entries, lastID: recovered.lastID)
             s.recovered = recovered.entries.count
+            // Entries from segments set aside (segment 0) go back to disk in a fresh segment.
+            if recovered.entries.contains(where: { $0.segment == 0 }), store.writable,
+               let segment = store.rewrite(s.queue.index.entries, nextID: s.queue.nextID, live: s.queue.liveBySegment) {
+                s.queue.moveAll(toSegment: segment)
+            }
             s.store = store
         }
         let onDisk = s.store != nil
@@ -231,6 +274,7 @@ public final class Outbox: Sendable {
                   storage: s.store?.writable == true ? .disk : .memory,
                   droppedSummaries: s.queue.droppedSummaries, droppedEvents: s.queue.droppedEvents,
                   appended: s.queue.appended, removed: s.queue.removed, recovered: s.recovered,
+                  recoveryLosses: s.store?.recoveryLosses ?? RecoveryLosses(),
                   segments: s.store?.segments.count ?? 0, diskBytes: s.store?.diskBytes ?? 0,
                   writes: s.store?.writes ?? 0, bytesWritten: s.store?.bytesWritten ?? 0, syncs: s.store?.syncs ?? 0)
         }

@@ -23,6 +23,9 @@ enum OutboxFormat {
     static let maxBodySize = 16 << 20
     static let entryType: UInt8 = 1
     static let removalType: UInt8 = 2
+    /// Ids above this are damage or forgery, not data (ids count up from 1, one per message): a segment
+    /// holding one is set aside, so an id never comes near the top of `UInt64` and `+ 1` cannot trap.
+    static let maxID: UInt64 = 1 << 62
     /// Bytes an entry record takes besides its topic and payload.
     static let entryOverhead = frameHeaderSize + 1 + 8 + 3 + 2
 
@@ -117,8 +120,11 @@ enum OutboxFormat {
 
     /// What a segment file holds, as far as it can be trusted.
     struct Scan {
-        /// The header's first id; nil when the file is too short or not a segment.
+        /// The header's first id; nil when the file is too short for a header, or the header is damaged.
         var firstID: UInt64?
+        /// The header is not ours (bad magic) or names an impossible first id; records were still read by
+        /// their own checksums.
+        var headerDamaged = false
         var records: [Record] = []
         /// Bytes up to the end of the last good record: where appending may continue.
         var validEnd: Int
@@ -126,6 +132,19 @@ enum OutboxFormat {
         var skipped: [(offset: Int, length: Int)] = []
         /// Bytes after `validEnd` that do not form a good record (a torn or damaged tail).
         var tornTail: Int = 0
+        /// Records lost in the skipped stretches and the tail: the record starts (magics) found in them, at
+        /// least one per stretch.
+        var lostRecords: Int = 0
+    }
+
+    /// Record starts in `buf[range]`, at least 1 (a damaged stretch held at least part of one record).
+    private static func recordStarts(_ buf: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int {
+        var n = 0
+        var i = range.lowerBound
+        while i + 4 <= range.upperBound {
+            if readU32(buf, i) == recordMagic { n += 1; i += 4 } else { i += 1 }
+        }
+        return max(n, 1)
     }
 
     static func scan(_ bytes: [UInt8]) -> Scan {
@@ -133,10 +152,15 @@ enum OutboxFormat {
     }
 
     static func scan(_ buf: UnsafeRawBufferPointer) -> Scan {
-        guard buf.count >= headerSize, Array(buf[0..<8]) == fileMagic else {
+        guard buf.count >= headerSize else {
             return Scan(firstID: nil, validEnd: 0, tornTail: buf.count)
         }
-        var result = Scan(firstID: readU64(buf, 8), validEnd: headerSize)
+        let firstID = readU64(buf, 8)
+        var result = Scan(firstID: firstID, validEnd: headerSize)
+        if Array(buf[0..<8]) != fileMagic || firstID > maxID {
+            result.firstID = nil
+            result.headerDamaged = true
+        }
         var offset = headerSize
         while offset < buf.count {
             if let (record, next) = decodeRecord(buf, at: offset) {
@@ -151,6 +175,7 @@ enum OutboxFormat {
             while probe + frameHeaderSize <= buf.count {
                 if readU32(buf, probe) == recordMagic, decodeRecord(buf, at: probe) != nil {
                     result.skipped.append((offset, probe - offset))
+                    result.lostRecords += recordStarts(buf, offset..<probe)
                     offset = probe
                     resumed = true
                     break
@@ -159,6 +184,7 @@ enum OutboxFormat {
             }
             if !resumed {
                 result.tornTail = buf.count - offset
+                result.lostRecords += recordStarts(buf, offset..<buf.count)
                 break
             }
         }

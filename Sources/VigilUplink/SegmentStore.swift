@@ -20,6 +20,31 @@ struct SegmentFile {
     var fd: FileDescriptor?
 }
 
+/// What the outbox's recovery could not keep: counted in `Outbox.Stats`, logged one line per file.
+public struct RecoveryLosses: Sendable, Hashable {
+    /// Bytes skipped or cut off: damaged stretches, torn tails, damaged headers.
+    public var damagedBytes = 0
+    /// Records in those bytes (the record starts found in them, at least one per damaged stretch).
+    public var damagedRecords = 0
+    /// Checksum-valid records with an impossible id (damage or forgery), dropped.
+    public var impossibleIDs = 0
+    /// Segment files moved aside as `.corrupt` (their intact records were kept).
+    public var segmentsSetAside = 0
+
+    public init(damagedBytes: Int = 0, damagedRecords: Int = 0, impossibleIDs: Int = 0, segmentsSetAside: Int = 0) {
+        self.damagedBytes = damagedBytes; self.damagedRecords = damagedRecords
+        self.impossibleIDs = impossibleIDs; self.segmentsSetAside = segmentsSetAside
+    }
+
+    /// Messages lost: damaged records plus dropped ones.
+    public var records: Int { damagedRecords + impossibleIDs }
+
+    mutating func add(_ o: RecoveryLosses) {
+        damagedBytes += o.damagedBytes; damagedRecords += o.damagedRecords
+        impossibleIDs += o.impossibleIDs; segmentsSetAside += o.segmentsSetAside
+    }
+}
+
 /// The outbox's files: append-only segment files (see `OutboxFormat`) in one directory held with `flock`.
 ///
 /// Not thread-safe: the outbox calls it under its lock, except `run(_:)`, which does the slow `fdatasync`
@@ -31,7 +56,7 @@ struct SegmentStore {
     let logger: Logger
     var directory: FileDescriptor?
     /// Holds the directory's `flock` for as long as the outbox is open.
-    var lock: FileDescriptor?
+    var lock: FileLock?
     /// Oldest first; when writable, the last one is being appended to.
     var segments: [SegmentFile] = []
     /// Records go to disk (false: a read-only directory, or after a failure).
@@ -47,13 +72,15 @@ struct SegmentStore {
     private(set) var writes = 0
     private(set) var bytesWritten = 0
     private(set) var syncs = 0
+    /// What recovery at start found damaged and could not keep.
+    var recoveryLosses = RecoveryLosses()
     /// Test hook: writes fail with this errno, as a full or broken disk would.
     var injectedFailure: Errno?
     private var scratch: [UInt8] = []
 
     static let filePermissions = FilePermissions(rawValue: 0o640)
 
-    init(path: String, settings: Outbox.Settings, logger: Logger, directory: FileDescriptor, lock: FileDescriptor) {
+    init(path: String, settings: Outbox.Settings, logger: Logger, directory: FileDescriptor, lock: FileLock) {
         self.path = path; self.settings = settings; self.logger = logger; self.directory = directory; self.lock = lock
     }
 
@@ -305,7 +332,7 @@ struct SegmentStore {
             segments[i].fd = nil
         }
         try? directory?.close()
-        try? lock?.close()
+        lock?.release()
         directory = nil
         lock = nil
         writable = false

@@ -1,3 +1,5 @@
+import CMosquitto
+
 /// Where one MQTT connection stands, in the manner of mosquitto's client state (`mosq_cs_new`,
 /// `mosq_cs_connect_pending`, `mosq_cs_active`, `mosq_cs_disconnecting`, `mosq_cs_disconnected`).
 /// Every connection starts from `.new` on a fresh libmosquitto handle and ends in `.disconnected`.
@@ -94,6 +96,9 @@ struct SessionMachine {
         switch (state, event) {
         case (.new, .connectStarted(let at)):
             return (.connecting(since: at), .none)
+        case (.connecting, .failed(let error)) where error.code == Int32(MOSQ_ERR_KEEPALIVE.rawValue) && error.kind == .library:
+            // libmosquitto's keepalive ran out before CONNACK (at `keepalive` ≥ `connackTimeout` seconds).
+            return (.disconnected(.failed(.noConnack(after: Double(connackTimeout.components.seconds)))), .none)
         case (.new, .failed(let error)), (.connecting, .failed(let error)):
             return (.disconnected(.failed(error)), .none)
         case (.new, .stopRequested), (.connecting, .stopRequested):

@@ -52,15 +52,27 @@ enum ConnectDiagnostics {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &size) == 0 }
                 }
                 if !connected {
-                    // The TCP connect itself failed; libmosquitto already consumed the socket error.
-                    return MosquittoError(kind: .library, code: Int32(MOSQ_ERR_ERRNO.rawValue),
-                                          message: n < 0 ? String(cString: strerror(recvErrno)) : "Connection refused")
+                    // Unconnected now: either the TCP connect failed (libmosquitto already consumed the socket
+                    // error) or the broker took the connection and reset it. Only the latter has an RTT sample.
+                    let wasEstablished = everEstablished(fd)
+                    let reason = n < 0 && recvErrno != ENOTCONN ? recvErrno : (wasEstablished ? ECONNRESET : ECONNREFUSED)
+                    return MosquittoError(kind: .library, code: Int32(MOSQ_ERR_ERRNO.rawValue), message: String(cString: strerror(reason)))
                 }
                 return MosquittoError(kind: .library, code: Int32(MOSQ_ERR_CONN_LOST.rawValue),
                                       message: "the broker closed the connection before CONNACK")
             }
         }
         return nil
+    }
+}
+
+extension ConnectDiagnostics {
+    /// Whether the TCP connection on `fd` was ever established: the kernel took an RTT sample from the
+    /// broker's SYN-ACK (a refused connect gets none).
+    static func everEstablished(_ fd: Int32) -> Bool {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        return getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 && info.tcpi_rtt > 0
     }
 }
 

@@ -222,17 +222,6 @@ struct OutboxTests {
         #expect(logs.lines.contains { $0.level == .error && $0.message.contains("damaged byte(s)") })
     }
 
-    @Test("a segment whose header is damaged is moved aside, not trusted and not deleted")
-    func damagedHeader() throws {
-        let dir = try tempDir()
-        let (path, _, _) = try twentyEntries(dir)
-        try flipByte(path, at: 2)
-        let o = open(dir)
-        defer { o.close() }
-        #expect(o.stats.recovered == 0)
-        #expect(FileManager.default.fileExists(atPath: path + ".corrupt"))
-    }
-
     private func flipByte(_ path: String, at offset: Int) throws {
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
         data[offset] ^= 0x5A
