@@ -8,4 +8,7 @@ public enum ExitStatus {
     public static let config: Int32 = 78
     /// EX_OSERR: a service could not start (no thread could be created); systemd restarts the agent.
     public static let cannotStart: Int32 = 71
+    /// EX_TEMPFAIL: another agent holds the outbox directory; systemd retries, and the holder may be
+    /// gone by then.
+    public static let tempFail: Int32 = 75
 }

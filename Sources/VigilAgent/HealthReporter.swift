@@ -16,6 +16,8 @@ public struct HealthSnapshot: Sendable, Equatable {
     public var droppedEvents: Int
     public var brokerConnected: Bool
     public var brokerConnects: Int
+    /// Losses the outbox counted while recovering its files at start.
+    public var recoveryLosses = RecoveryLossCounts()
 
     public init(readings: Int, outboxEvents: Int, outboxBytes: Int, outboxStorage: AgentHealth.Storage,
                 droppedSummaries: Int, droppedEvents: Int, brokerConnected: Bool, brokerConnects: Int) {
@@ -55,11 +57,13 @@ public final class HealthReporter: Service, Sendable {
             defer { r = (s.droppedSummaries, s.droppedEvents) }
             return (max(0, s.droppedSummaries - r.0), max(0, s.droppedEvents - r.1))
         }
-        return AgentHealth(wallNanos: wallNanos, uptimeSeconds: Int((monoNanos - startedMono) / 1_000_000_000),
-                           readings: s.readings, outboxEvents: s.outboxEvents, outboxBytes: s.outboxBytes,
-                           outboxStorage: s.outboxStorage, droppedSummaries: summaries, droppedEvents: events,
-                           droppedTotal: s.droppedSummaries + s.droppedEvents,
-                           brokerConnected: s.brokerConnected, brokerConnects: s.brokerConnects)
+        var health = AgentHealth(wallNanos: wallNanos, uptimeSeconds: Int((monoNanos - startedMono) / 1_000_000_000),
+                                 readings: s.readings, outboxEvents: s.outboxEvents, outboxBytes: s.outboxBytes,
+                                 outboxStorage: s.outboxStorage, droppedSummaries: summaries, droppedEvents: events,
+                                 droppedTotal: s.droppedSummaries + s.droppedEvents,
+                                 brokerConnected: s.brokerConnected, brokerConnects: s.brokerConnects)
+        health.recoveryLosses = s.recoveryLosses
+        return health
     }
 
     /// Publishes one health message now.

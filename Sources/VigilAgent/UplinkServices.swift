@@ -68,5 +68,8 @@ extension HealthSnapshot {
                   outboxStorage: o.storage == .disk ? .disk : .memory,
                   droppedSummaries: o.droppedSummaries, droppedEvents: o.droppedEvents,
                   brokerConnected: u.connected, brokerConnects: u.connects)
+        let lost = o.recoveryLosses
+        recoveryLosses = RecoveryLossCounts(records: lost.damagedRecords + lost.impossibleIDs, damagedBytes: lost.damagedBytes,
+                                            filesSetAside: lost.segmentsSetAside)
     }
 }

@@ -42,11 +42,18 @@ struct Run: ParsableCommand {
 
         // Events wait on disk until the broker acknowledges them; numbers survive restarts next to them.
         let outboxDir = config.mqtt.outbox.resolvedDirectory(environment: Self.environment(["STATE_DIRECTORY"]))
-        let outbox = OutboxService(
-            outbox: Outbox(settings: .init(directory: outboxDir, maxEvents: config.mqtt.maxEvents,
-                                           maxBytes: config.mqtt.outbox.maxBytes, sync: config.mqtt.outbox.sync,
-                                           syncInterval: config.mqtt.outbox.syncInterval.seconds), logger: logger),
-            sequence: SequenceNumbers(path: outboxDir + "/sequence", logger: logger))
+        // One agent per outbox directory: a second one exits (EX_TEMPFAIL) naming the holder's pid.
+        let outbox: OutboxService
+        do {
+            outbox = OutboxService(
+                outbox: try Outbox.open(settings: .init(directory: outboxDir, maxEvents: config.mqtt.maxEvents,
+                                                        maxBytes: config.mqtt.outbox.maxBytes, sync: config.mqtt.outbox.sync,
+                                                        syncInterval: config.mqtt.outbox.syncInterval.seconds), logger: logger),
+                sequence: try SequenceNumbers.open(path: outboxDir + "/sequence", logger: logger))
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(ExitStatus.tempFail)
+        }
         let uplink = MQTTUplink(settings: .init(
             host: address.host, port: address.port,
             clientID: config.mqtt.clientID ?? "vigil-\(config.device)",

@@ -49,6 +49,10 @@ import VigilCore
         down.brokerConnected = false
         down.outboxStorage = .memory
         #expect(text(encoder.message(for: down, seq: 41)).contains(#""outbox_storage":"memory","dropped_summaries":3,"dropped_events":0,"dropped_total":3,"mqtt":"disconnected","mqtt_connects":2}"#))
+        // Losses from damaged outbox files at start are reported while there are any.
+        var damaged = h
+        damaged.recoveryLosses = RecoveryLossCounts(records: 5, damagedBytes: 812, filesSetAside: 1)
+        #expect(text(encoder.message(for: damaged, seq: 42)).hasSuffix(#""mqtt_connects":2,"recovery_lost_records":5,"recovery_damaged_bytes":812,"recovery_files_set_aside":1}"#))
     }
 
     @Test func sourceUpAndDownAsEventOrOnItsOwn() {

@@ -56,6 +56,12 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         w.int("dropped_total", health.droppedTotal)
         w.string("mqtt", health.brokerConnected ? "connected" : "disconnected")
         w.int("mqtt_connects", health.brokerConnects)
+        // Only when the outbox lost something at start, so ordinary payloads keep their bytes.
+        if !health.recoveryLosses.isZero {
+            w.int("recovery_lost_records", health.recoveryLosses.records)
+            w.int("recovery_damaged_bytes", health.recoveryLosses.damagedBytes)
+            w.int("recovery_files_set_aside", health.recoveryLosses.filesSetAside)
+        }
         return OutboundMessage(topic: healthTopic, payload: w.finish(), qos: 1, priority: .event)
     }
 

@@ -26,6 +26,17 @@ extension PayloadEncoder {
 }
 
 /// What the agent's health report says about the agent itself, every `mqtt.health_interval`.
+/// Losses the outbox counted while recovering its files at start.
+public struct RecoveryLossCounts: Sendable, Equatable {
+    public var records = 0
+    public var damagedBytes = 0
+    public var filesSetAside = 0
+    public init(records: Int = 0, damagedBytes: Int = 0, filesSetAside: Int = 0) {
+        self.records = records; self.damagedBytes = damagedBytes; self.filesSetAside = filesSetAside
+    }
+    public var isZero: Bool { self == RecoveryLossCounts() }
+}
+
 public struct AgentHealth: Sendable, Equatable {
     /// Where the outbox keeps its messages: on disk (they survive a restart) or only in memory.
     public enum Storage: String, Sendable { case disk, memory }
@@ -46,6 +57,9 @@ public struct AgentHealth: Sendable, Equatable {
     public var brokerConnected: Bool
     /// Accepted connections since start.
     public var brokerConnects: Int
+    /// What the outbox could not recover from damaged segment files at start (records lost, bytes
+    /// damaged, files set aside); reported in every health message while nonzero.
+    public var recoveryLosses = RecoveryLossCounts()
 
     public init(wallNanos: Int64, uptimeSeconds: Int, readings: Int, outboxEvents: Int, outboxBytes: Int,
                 outboxStorage: Storage, droppedSummaries: Int, droppedEvents: Int, droppedTotal: Int,
