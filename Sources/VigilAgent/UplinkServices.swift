@@ -42,7 +42,7 @@ public final class UplinkService: Service, Sendable {
         self.offline = offline
     }
 
-    public func start() { uplink.start() }
+    public func start() throws { try uplink.start() }
 
     public func stop(drainTimeout: Double) -> Bool {
         uplink.shutdown(drainTimeout: drainTimeout, offline: offline())

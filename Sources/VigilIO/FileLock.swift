@@ -46,8 +46,17 @@ public final class FileLock: Sendable {
             writable = false
             fd = readOnly
         }
-        if Interrupts.retry({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 {
+        // A lock this process released a moment ago can still be held by a child being spawned (it
+        // shares the open file description until its exec closes it): wait that out, briefly, but
+        // never for another process's lock.
+        var attempts = 0
+        while Interrupts.retry({ flock(fd.rawValue, LOCK_EX | LOCK_NB) }) != 0 {
             let e = errno
+            if e == EWOULDBLOCK, attempts < 200, holder(path) == getpid() {
+                attempts += 1
+                usleep(10_000)
+                continue
+            }
             try? fd.close()
             if e == EWOULDBLOCK { throw .held(path: path, pid: holder(path)) }
             throw .io(FileIOError(path: path, operation: "flock", errno: Errno(rawValue: e)))

@@ -163,16 +163,16 @@ public final class MQTTUplink: OutboxConsumer, Sendable {
     // MARK: - Public API
 
     /// Starts the network thread. Returns at once; an unreachable broker is retried in the background.
-    /// Calling it again, or after `shutdown`, does nothing.
-    public func start() {
-        lifecycle.withLock { phase in
+    /// Calling it again, or after `shutdown`, does nothing. A thread that cannot be created is thrown
+    /// (`ThreadStartError`), as every service does; the messages stay in the outbox.
+    public func start() throws(ThreadStartError) {
+        try lifecycle.withLock { phase throws(ThreadStartError) in
             guard case .idle = phase else { return }
             // The thread keeps the uplink alive until it returns.
             let thread: Threads.Handle
-            do { thread = try Threads.start { [self] in runLoop() } } catch {
-                logger.critical("MQTT uplink to \(endpoint) could not start its thread: \(error)")
+            do throws(ThreadStartError) { thread = try Threads.start { [self] in runLoop() } } catch {
                 phase = .stopped
-                return
+                throw error
             }
             #if canImport(Darwin)
             phase = .running(thread!)

@@ -12,9 +12,9 @@ struct ConnectReasonTests {
 
     /// Starts an uplink, waits until `count` warning lines are logged, stops it; returns those lines with
     /// their "(attempt N, retry in X s)" tail cut off, and the tails' attempt numbers.
-    private func warnings(_ s: MQTTUplink.Settings, count: Int, timeout: Double = 30) -> [String] {
+    private func warnings(_ s: MQTTUplink.Settings, count: Int, timeout: Double = 30) throws -> [String] {
         let uplink = MQTTUplink(settings: s, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         let deadline = Date().addingTimeInterval(timeout)
         while logs.lines.filter({ $0.level == .warning }).count < count, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         uplink.shutdown(drainTimeout: 0)
@@ -29,7 +29,7 @@ struct ConnectReasonTests {
         let broker = try MosquittoBroker()
         var s = MQTTUplink.Settings.test(port: broker.port, device: "tlsplain", reconnectMin: 0.05, reconnectMax: 0.1)
         s.tls = MQTTUplink.TLS(caFile: nil, caDir: nil, certFile: nil, keyFile: nil, minimumVersion: "tlsv1.2", insecure: false)
-        let lines = warnings(s, count: 4)
+        let lines = try warnings(s, count: 4)
         #expect(lines.count == 4)
         // mosquitto reads the ClientHello as a bad packet and closes the socket with it unread: a reset.
         #expect(lines == Array(repeating: "MQTT TLS handshake with mqtts://127.0.0.1:\(broker.port) failed: the broker closed the TLS connection before CONNACK (Connection reset by peer): it requires a client certificate it trusts (mqtt.tls.cert_file and key_file), or this is not a TLS port", count: 4))
@@ -40,7 +40,7 @@ struct ConnectReasonTests {
         let server = try FakeMQTTServer(.silent)
         var s = MQTTUplink.Settings.test(port: server.port, device: "silent", reconnectMin: 0.05, reconnectMax: 0.1)
         s.keepalive = 5
-        let lines = warnings(s, count: 2)
+        let lines = try warnings(s, count: 2)
         #expect(lines == Array(repeating: "MQTT broker 127.0.0.1:\(server.port) not reachable: no CONNACK within 5.0 s", count: 2))
     }
 
@@ -49,7 +49,7 @@ struct ConnectReasonTests {
         // PUBLISH, remaining length 209,715,200 (varint 80 80 80 64), then the payload.
         let server = try FakeMQTTServer(.connackThen([0x30, 0x80, 0x80, 0x80, 0x64], padding: 209_715_200))
         let s = MQTTUplink.Settings.test(port: server.port, device: "big", reconnectMin: 30, reconnectMax: 30)
-        let lines = warnings(s, count: 1)
+        let lines = try warnings(s, count: 1)
         #expect(lines == ["MQTT connection to 127.0.0.1:\(server.port) lost: the broker sent a PUBLISH packet of 209715200 bytes (this agent subscribes to nothing and accepts packets of at most 16383 bytes)"], "\(logs.lines.map(\.message))")
         // Only what the socket buffers hold got out of the server (libmosquitto would have taken all 200 MB).
         #expect(server.bytesSent < 16 << 20, "\(server.bytesSent) bytes sent")
@@ -61,7 +61,7 @@ struct ConnectReasonTests {
         let server = try FakeMQTTServer(.connackThen([0x30], padding: 0))
         let s = MQTTUplink.Settings.test(port: server.port, device: "pieces", reconnectMin: 30, reconnectMax: 30)
         let uplink = MQTTUplink(settings: s, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         uplink.waitForStats(timeout: 10) { $0.connected }
         // The rest of the length, later: 0xFF 0xFF 0x7F is 2,097,151 bytes.

@@ -19,7 +19,7 @@ struct MQTTUplinkTests {
         let anomaly = "vigil/order/anomaly/c1", summary = "vigil/order/summary/c1"
         let subscriber = try MQTTSubscriber(port: broker.port, topics: [anomaly, summary])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "order"), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
 
         let sent = (0..<500).map { i in
@@ -49,7 +49,7 @@ struct MQTTUplinkTests {
         let topic = "vigil/qos0/summary/c1"
         let subscriber = try MQTTSubscriber(port: broker.port, topics: [topic])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "qos0"), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
 
         let sent = numbered(100, topic: topic, qos: 0, priority: .summary)
@@ -66,7 +66,7 @@ struct MQTTUplinkTests {
         let topic = "vigil/bad/anomaly/c1"
         let subscriber = try MQTTSubscriber(port: broker.port, topics: [topic])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "bad"), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
 
         uplink.enqueue(OutboundMessage(topic: topic, payload: Array("before".utf8)))
@@ -83,7 +83,7 @@ struct MQTTUplinkTests {
         let broker = try MosquittoBroker()
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "birth"), logger: logs.logger())
         let status = uplink.settings.statusTopic
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
 
@@ -103,7 +103,7 @@ struct MQTTUplinkTests {
         let status = settings.statusTopic
         let live = try MQTTSubscriber(port: broker.port, topics: [data, status])
         let uplink = MQTTUplink(settings: settings, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
 
         let sent = numbered(300, topic: data)
@@ -134,7 +134,7 @@ struct MQTTUplinkTests {
         let status = settings.statusTopic
         let live = try MQTTSubscriber(port: broker.port, topics: [status])
         let uplink = MQTTUplink(settings: settings, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(payloads(live.waitFor(count: 1, timeout: 10), on: status) == ["online"])
 
@@ -153,7 +153,7 @@ struct MQTTUplinkTests {
         let (broker, subscriber) = try persistentSubscriberWithBrokerDown(topics: [topic])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "late", reconnectMin: 0.1, reconnectMax: 0.4),
                                 logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
 
         let sent = numbered(300, topic: topic)
@@ -179,7 +179,7 @@ struct MQTTUplinkTests {
                                             clientID: "vigil-test-sub-restart", persistentSession: true)
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "restart", reconnectMin: 0.1, reconnectMax: 0.5),
                                 logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
 
@@ -232,7 +232,7 @@ struct MQTTUplinkTests {
         let anomaly = "vigil/ovf/anomaly/c1", summary = "vigil/ovf/summary/c1"
         let (broker, subscriber) = try persistentSubscriberWithBrokerDown(topics: [anomaly, summary])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "ovf", queueLimit: 4), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
 
         let script: [(String, OutboundMessage.Priority)] = [
@@ -264,7 +264,7 @@ struct MQTTUplinkTests {
         let (broker, subscriber) = try persistentSubscriberWithBrokerDown(topics: [topic])
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "drain", reconnectMin: 0.1, reconnectMax: 0.2,
                                                 drainRate: 50), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         let backlog = numbered(150, topic: topic, prefix: "b")
         for m in backlog { uplink.enqueue(m) }
@@ -297,7 +297,7 @@ struct MQTTUplinkTests {
         let port = try freeLocalPort()
         let uplink = MQTTUplink(settings: .test(port: port, device: "never", reconnectMin: 5, reconnectMax: 5),
                                 logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         for m in numbered(3, topic: "vigil/never/anomaly/c1") { uplink.enqueue(m) }
         let started = Date()
         #expect(uplink.shutdown(drainTimeout: 0.3) == false)
@@ -319,7 +319,7 @@ struct MQTTUplinkTests {
         let port = try freeLocalPort()
         let uplink = MQTTUplink(settings: .test(port: port, device: "backoff", reconnectMin: 0.05, reconnectMax: 0.2),
                                 logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         usleep(1_500_000)
         uplink.shutdown(drainTimeout: 0)
 
@@ -336,7 +336,7 @@ struct MQTTUplinkTests {
     func connackRefused() throws {
         let broker = try MosquittoBroker(allowAnonymous: false)
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "refused"), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         let s = uplink.waitForStats(timeout: 10) { $0.connectFailures >= 2 }
         uplink.shutdown(drainTimeout: 0)
         #expect(s.connectFailures >= 2 && s.connects == 0)
@@ -350,7 +350,7 @@ struct MQTTUplinkTests {
         var settings = MQTTUplink.Settings.test(port: broker.port, device: "ping")
         settings.keepalive = 5
         let uplink = MQTTUplink(settings: settings, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
         usleep(8_000_000)
@@ -362,7 +362,7 @@ struct MQTTUplinkTests {
     func idleCPU() throws {
         let broker = try MosquittoBroker()
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "idle"), logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
         usleep(200_000)

@@ -33,7 +33,7 @@ struct StatusPayloadTests {
         let status = settings.statusTopic
         let live = try MQTTSubscriber(port: broker.port, topics: [status])
         let uplink = MQTTUplink(settings: settings, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(payloads(live.waitFor(count: 1, timeout: 10), on: status) == [Self.birth])
 
@@ -52,7 +52,7 @@ struct StatusPayloadTests {
             let status = settings.statusTopic
             let live = try MQTTSubscriber(port: broker.port, topics: [status])
             let uplink = MQTTUplink(settings: settings, logger: logs.logger())
-            uplink.start()
+            try uplink.start()
             #expect(payloads(live.waitFor(count: 1, timeout: 10), on: status) == [Self.birth])
             #expect(uplink.shutdown(drainTimeout: 5, offline: offline))
 
@@ -71,7 +71,7 @@ struct StatusPayloadTests {
         let subscriber = try MQTTSubscriber(port: broker.port, topics: [topic])
         let outbox = Outbox.inMemory(maxEvents: 1_000, logger: logs.logger())
         let uplink = MQTTUplink(settings: .test(port: broker.port, device: "sink"), outbox: outbox, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         #expect(uplink.waitForStats(timeout: 10) { $0.connected }.connected)
 

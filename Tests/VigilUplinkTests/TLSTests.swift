@@ -25,7 +25,7 @@ struct TLSTests {
         let topic = s.statusTopic.replacingOccurrences(of: "/status", with: "/anomaly/c1")
         let subscriber = try MQTTSubscriber(port: broker.plainPort ?? broker.port, topics: [topic])
         let uplink = MQTTUplink(settings: s, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         defer { uplink.shutdown(drainTimeout: 0) }
         for m in numbered(3, topic: topic) { uplink.enqueue(m) }
         let got = subscriber.waitFor(count: 3, timeout: 10)
@@ -35,9 +35,9 @@ struct TLSTests {
     }
 
     /// Runs an uplink that cannot connect for `seconds`; returns its stats and the warning lines it logged.
-    private func failingFor(_ seconds: Double, _ s: MQTTUplink.Settings) -> (MQTTUplink.Stats, [String], Double?) {
+    private func failingFor(_ seconds: Double, _ s: MQTTUplink.Settings) throws -> (MQTTUplink.Stats, [String], Double?) {
         let uplink = MQTTUplink(settings: s, logger: logs.logger())
-        uplink.start()
+        try uplink.start()
         Thread.sleep(forTimeInterval: seconds)
         let cpu = uplink.networkThreadCPUSeconds
         uplink.shutdown(drainTimeout: 0)
@@ -90,7 +90,7 @@ struct TLSTests {
 
         var settings = MQTTUplink.Settings.test(port: port, device: "v13", reconnectMin: 0.2, reconnectMax: 1.6)
         settings.tls = .init(caFile: ca.certFile, minimumVersion: "tlsv1.3")
-        let (stats, warnings, cpu) = failingFor(4, settings)
+        let (stats, warnings, cpu) = try failingFor(4, settings)
         expectBackoff(stats, warnings, cpu, containing: "no TLS version in common")
     }
 
@@ -107,12 +107,12 @@ struct TLSTests {
         try expectDelivery(broker, settings(broker, device: "mtls", tls: .init(caFile: ca.certFile, certFile: client.certFile,
                                                                                   keyFile: client.keyFile)))
         do {
-            let (stats, warnings, cpu) = failingFor(4, settings(broker, device: "nocert", tls: .init(caFile: ca.certFile)))
+            let (stats, warnings, cpu) = try failingFor(4, settings(broker, device: "nocert", tls: .init(caFile: ca.certFile)))
             expectBackoff(stats, warnings, cpu, containing: "client certificate")
         }
         let mark = logs.lines.count
         do {
-            let (stats, _, cpu) = failingFor(4, settings(broker, device: "stranger", tls: .init(caFile: ca.certFile, certFile: stranger.certFile,
+            let (stats, _, cpu) = try failingFor(4, settings(broker, device: "stranger", tls: .init(caFile: ca.certFile, certFile: stranger.certFile,
                                                                                                keyFile: stranger.keyFile)))
             let warnings = logs.lines.dropFirst(mark).filter { $0.level == .warning }.map(\.message)
             expectBackoff(stats, warnings, cpu, containing: "client certificate")
@@ -126,7 +126,7 @@ struct TLSTests {
         let wrong = try pki.makeCA("wrong")
         let server = try pki.issueServer(by: ca)
         let broker = try MosquittoBroker(tls: .init(caFile: ca.certFile, certFile: server.certFile, keyFile: server.keyFile))
-        let (stats, warnings, cpu) = failingFor(4, settings(broker, device: "wrongca", tls: .init(caFile: wrong.certFile)))
+        let (stats, warnings, cpu) = try failingFor(4, settings(broker, device: "wrongca", tls: .init(caFile: wrong.certFile)))
         expectBackoff(stats, warnings, cpu, containing: "wrong CA")
         #expect(warnings.allSatisfy { $0.hasPrefix("MQTT TLS handshake with mqtts://127.0.0.1:\(broker.port) failed: certificate verify failed: ") },
                 "\(warnings)")
@@ -140,13 +140,13 @@ struct TLSTests {
         let elsewhere = try pki.issueServer("elsewhere", by: ca, altNames: ["DNS:broker.example.net"])
         do {
             let broker = try MosquittoBroker(tls: .init(caFile: ca.certFile, certFile: expired.certFile, keyFile: expired.keyFile))
-            let (stats, warnings, cpu) = failingFor(4, settings(broker, device: "expired", tls: .init(caFile: ca.certFile)))
+            let (stats, warnings, cpu) = try failingFor(4, settings(broker, device: "expired", tls: .init(caFile: ca.certFile)))
             expectBackoff(stats, warnings, cpu, containing: "certificate has expired")
         }
         let mark = logs.lines.count
         do {
             let broker = try MosquittoBroker(tls: .init(caFile: ca.certFile, certFile: elsewhere.certFile, keyFile: elsewhere.keyFile))
-            let (stats, _, cpu) = failingFor(4, settings(broker, device: "elsewhere", tls: .init(caFile: ca.certFile)))
+            let (stats, _, cpu) = try failingFor(4, settings(broker, device: "elsewhere", tls: .init(caFile: ca.certFile)))
             let warnings = logs.lines.dropFirst(mark).filter { $0.level == .warning }.map(\.message)
             expectBackoff(stats, warnings, cpu, containing: "does not name the host")
             // `insecure` skips only the name check: the same broker is then accepted.
@@ -160,14 +160,14 @@ struct TLSTests {
         let ca = try pki.makeCA("ca")
         let server = try pki.issueServer(by: ca)
         let broker = try MosquittoBroker(tls: .init(caFile: ca.certFile, certFile: server.certFile, keyFile: server.keyFile))
-        let (stats, warnings, cpu) = failingFor(4, settings(broker, device: "osstore", tls: .init()))
+        let (stats, warnings, cpu) = try failingFor(4, settings(broker, device: "osstore", tls: .init()))
         expectBackoff(stats, warnings, cpu, containing: "certificate verify failed")
     }
 
     @Test("a CA file that cannot be read is named in the error")
     func unreadableCAFile() throws {
         let broker = try MosquittoBroker()
-        let (stats, warnings, cpu) = failingFor(2, settings(broker, device: "nofile", tls: .init(caFile: "/nonexistent/ca.pem")))
+        let (stats, warnings, cpu) = try failingFor(2, settings(broker, device: "nofile", tls: .init(caFile: "/nonexistent/ca.pem")))
         #expect(stats.connects == 0)
         #expect(warnings.first?.contains("cannot read mqtt.tls.ca_file '/nonexistent/ca.pem': No such file or directory") == true, "\(warnings)")
         _ = cpu
@@ -180,7 +180,7 @@ struct TLSTests {
         try expectDelivery(broker, settings(broker, device: "auth", tls: nil, username: "gw-1", password: secret))
         let mark = logs.lines.count
         let wrong = "wrong-\(UUID().uuidString.prefix(6))"
-        let (stats, _, cpu) = failingFor(4, settings(broker, device: "badpw", tls: nil, username: "gw-1", password: wrong))
+        let (stats, _, cpu) = try failingFor(4, settings(broker, device: "badpw", tls: nil, username: "gw-1", password: wrong))
         let warnings = logs.lines.dropFirst(mark).filter { $0.level == .warning }.map(\.message)
         expectBackoff(stats, warnings, cpu, containing: "refused the connection")
         #expect(warnings.allSatisfy { $0.contains("mqtt.password_file") }, "\(warnings)")
