@@ -14,20 +14,9 @@ import VigilTestSupport
           reconnect_min: 200ms
           reconnect_max: 1s
           health_interval: 1s
-        detector: { window: 40, warmup: 20, z_on: 6, z_off: 3, end_after: 3 }
+        \(ThreeFaultSimulator.detector)
         summary: { interval: 1s }
-        sources:
-          - kind: simulator
-            name: sim
-            rate: 20
-            seed: 11
-            channels:
-              - { name: temperature, unit: "°C", mean: 22, std: 0.3, resolution: 0.01 }
-              - { name: humidity, unit: "%RH", mean: 45, std: 1, resolution: 0.1 }
-            faults:
-              - { kind: spike, channel: temperature, at: 2s, magnitude: 20 }
-              - { kind: level_shift, channel: humidity, at: 3s, duration: 1s, magnitude: 15 }
-              - { kind: spike, channel: temperature, at: 5s, magnitude: -20 }
+        \(ThreeFaultSimulator.sources)
         """
     }
 
