@@ -33,13 +33,8 @@ import VigilTestSupport
     @Test(.enabled(if: HeadlessChromium.shouldRun,
                    "chromium is not installed: apt-get install chromium (make test installs it and sets VIGIL_BROWSER_TESTS=required)"))
     func overviewAndDevicePageInChromium() async throws {
-        let broker = try MosquittoBroker()
-        let db = try TemporaryDatabase()
-        let http = try freeLocalPort()
-        let fleet = try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--db", db.path, "--client-id", "fleet-page",
-                                              "--http", "127.0.0.1:\(http)"])
-        #expect(waitUntil(timeout: 10) { fleet.stderr.contains("API listening on http://127.0.0.1:\(http)") })
-        func pub(_ topic: String, _ payload: String) throws { try mqttPublish(port: broker.port, topic: "vigil/" + topic, payload: payload) }
+        let f = try FleetHTTPFixture(clientID: "fleet-page")
+        let (db, fleet, pub) = (f.db, f.fleet, f.publish)
         let day = "2026-11-23T"
         try pub("gw-1/status", FleetPayloads.birth("gw-1", first: 1))
         for (seq, (minute, mean)) in [(40, 21.0), (41, 23.0), (42, 22.0)].enumerated() {
@@ -54,7 +49,7 @@ import VigilTestSupport
         try pub("gw-2/status", FleetPayloads.birth("gw-2", first: 1))
         try pub("gw-2/summary/temperature", FleetPayloads.summary("gw-2", 1))
         #expect(try waitUntil(timeout: 10) { try db.rows("SELECT value FROM counters WHERE name = 'received'") == [["11"]] })
-        let base = "http://127.0.0.1:\(http)"
+        let base = f.base
 
         // Served complete, without JavaScript: the device list, the open anomaly first, escaped device text.
         let plain = try await Self.get(base + "/")
@@ -106,14 +101,9 @@ import VigilTestSupport
     }
 
     @Test func filtersAndTheChangeStream() async throws {
-        let broker = try MosquittoBroker()
-        let db = try TemporaryDatabase()
-        let http = try freeLocalPort()
-        let fleet = try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--db", db.path, "--client-id", "fleet-stream",
-                                              "--http", "127.0.0.1:\(http)"])
-        #expect(waitUntil(timeout: 10) { fleet.stderr.contains("API listening on http://127.0.0.1:\(http)") })
-        func pub(_ topic: String, _ payload: String) throws { try mqttPublish(port: broker.port, topic: "vigil/" + topic, payload: payload) }
-        let base = "http://127.0.0.1:\(http)"
+        let f = try FleetHTTPFixture(clientID: "fleet-stream")
+        let (db, fleet, pub) = (f.db, f.fleet, f.publish)
+        let base = f.base
         let stream = try StreamingGet(base + "/api/stream")
         #expect(waitUntil(timeout: 10) { stream.text.hasPrefix(": subscribed\n\n") })
         try pub("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
