@@ -14,16 +14,16 @@ public enum HeadlessChromium {
 
     /// The serialized DOM of `url` once loaded.
     public static func dumpDOM(_ url: String) throws -> String {
-        let out = try run(["--dump-dom", url], name: "dom")
-        return out
+        try run(["--dump-dom", url], name: "dom")
     }
 
     /// A `width`×`height` PNG of `url` at `path`.
     public static func screenshot(_ url: String, to path: String, width: Int = 1280, height: Int = 900) throws {
-        _ = try run(["--screenshot=\(path)", "--window-size=\(width),\(height)", "--hide-scrollbars", url], name: "shot")
+        try run(["--screenshot=\(path)", "--window-size=\(width),\(height)", "--hide-scrollbars", url], name: "shot")
         guard FileManager.default.fileExists(atPath: path) else { throw TestSupportError("chromium wrote no screenshot at \(path)") }
     }
 
+    @discardableResult
     private static func run(_ arguments: [String], name: String) throws -> String {
         guard let binary else {
             throw TestSupportError("chromium is not installed (apt-get install chromium, or make deps-test) and VIGIL_BROWSER_TESTS=required")
