@@ -4,13 +4,15 @@ DURATION  ?= 30
 # Debian packages: C libraries the agent (and vigil-fleet: SQLite) links, and what the demo and the tests run.
 DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
+# What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl.
+DEB_TEST  := chromium curl
 # What `make deb` and the packaging tests use: dpkg-shlibdeps, lintian, systemd-analyze/-sysusers.
 DEB_PACKAGING := dpkg-dev lintian systemd man-db
 # `make install` (PREFIX, DESTDIR): binary, unit, /etc/vigil/vigil.yaml, sysusers.d, tmpfiles.d, udev rule.
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging build demo test bench bench-e2e clean install deb evaluate
+.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate
 
 all: build
 
@@ -19,6 +21,9 @@ deps:
 
 deps-packaging:
 	@scripts/install-deps.sh $(DEB_PACKAGING)
+
+deps-test:
+	@scripts/install-deps.sh $(DEB_TEST)
 
 build: deps
 	$(SWIFT) build -c release --product vigil
@@ -30,11 +35,12 @@ demo: build
 # The whole suite, in release mode (the long-run stability test feeds 10^9 readings).
 # Integration tests start their own mosquitto brokers and agents on free loopback ports.
 # Packaging checks included: `make deb` first, then the tests lint and install that package.
-test: deps deps-packaging
+# The fleet page's browser tests run Chromium and fail (not skip) when it is missing.
+test: deps deps-packaging deps-test
 	$(SWIFT) build -c release --product vigil
 	$(SWIFT) build -c release --product vigil-fleet
 	SWIFT=$(SWIFT) scripts/build-deb.sh
-	VIGIL_PACKAGING_TESTS=required $(SWIFT) test -c release
+	VIGIL_PACKAGING_TESTS=required VIGIL_BROWSER_TESTS=required $(SWIFT) test -c release
 
 install: build
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh .build/release/vigil

@@ -14,10 +14,13 @@ import VigilFleetCore
 /// | `GET /api/devices/{device}/hours/{channel}` | `{"hours":[…]}` hourly roll-ups with mean and std |
 /// | `GET /api/anomalies` | `{"open_episodes":[…]}` of the whole fleet |
 /// | `GET /api/counters` | `{"counters":{"received":…,"rejected.<code>":…}}` |
+/// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
     public let store: SQLiteFleetStore
+    /// Change notices for the page's live updates (`/api/stream`), fed by the receiver after each commit.
+    public let feed: ChangeFeed
 
-    public init(store: SQLiteFleetStore) { self.store = store }
+    public init(store: SQLiteFleetStore, feed: ChangeFeed = ChangeFeed()) { self.store = store; self.feed = feed }
 
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
@@ -26,6 +29,13 @@ public struct FleetAPI: Sendable {
         let data = try encoder.encode(value)
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The event kinds a `kind` query may name.
+    static func check(eventKind: String?) throws {
+        if let eventKind, !["anomaly", "health", "summary", "source", "agent"].contains(eventKind) {
+            throw HTTPError(.badRequest, message: "kind is anomaly, health, summary, source or agent")
+        }
     }
 
     /// A name from the path, refused unless it is one the receiver could have stored.
@@ -48,9 +58,7 @@ public struct FleetAPI: Sendable {
             let limit = q.get("limit", as: Int.self) ?? 100
             guard (1...1000).contains(limit) else { throw HTTPError(.badRequest, message: "limit is 1 to 1000") }
             let kind: String? = q.get("kind").map { String($0) }
-            if let kind, !["anomaly", "health", "summary", "source", "agent"].contains(kind) {
-                throw HTTPError(.badRequest, message: "kind is anomaly, health, summary, source or agent")
-            }
+            try Self.check(eventKind: kind)
             let events = try store.events(device: Self.name(context, "device"), kind: kind,
                                           beforeSeq: q.get("before_seq", as: Int64.self), limit: limit)
             return try Self.json(["events": events])
@@ -60,6 +68,7 @@ public struct FleetAPI: Sendable {
         }
         router.get("/api/anomalies") { _, _ in try Self.json(["open_episodes": store.openEpisodes()]) }
         router.get("/api/counters") { _, _ in try Self.json(["counters": store.counters()]) }
+        addPages(to: router)
         return router
     }
 

@@ -62,6 +62,8 @@ public final class FleetReceiver {
     /// Rejections logged so far per code: each code is logged at its 1st, 10th, 100th, … occurrence.
     private var rejectionLogCounts: [String: Int64] = [:]
     private var lastRetention: Int64 = 0
+    /// Called on the receiver's thread after each committed batch, with the devices it touched (the page's live updates).
+    public var onCommit: (@Sendable ([String]) -> Void)?
 
     public init(settings: ReceiverSettings, store: FleetStore, logger: Logger) throws {
         self.settings = settings
@@ -161,6 +163,10 @@ public final class FleetReceiver {
             if result.conflicts > 0 { logger.debug("\(result.conflicts) events were in the store already") }
         } catch {
             throw FleetStoreError("\(error)")
+        }
+        if let onCommit {
+            let touched = Set(changes.devices.map(\.device)).union(changes.events.map(\.device)).union(changes.summaries.map(\.device))
+            if !touched.isEmpty { onCommit(Array(touched)) }
         }
     }
 

@@ -30,9 +30,11 @@ func serve(receiver: FleetReceiver, api: FleetAPI, host: String, port: Int, stop
     }
     try startSignalWaiter(signals, logger) {
         stop.raise()
+        api.feed.close()   // ends the open event streams, so the server can stop
         server.cancel()
     }
     receiver.run(until: stop)
+    api.feed.close()
     server.cancel()
     finished.wait()
     if failed.isRaised { throw ExitCode(1) }

@@ -101,7 +101,9 @@ struct VigilFleetCommand: ParsableCommand {
             receiver.run(until: stop)
             return
         }
-        try serve(receiver: receiver, api: FleetAPI(store: store), host: host, port: port, stop: stop, signals: signals, logger: logger)
+        let api = FleetAPI(store: store)
+        receiver.onCommit = { [feed = api.feed] devices in feed.publish(devices: devices) }
+        try serve(receiver: receiver, api: api, host: host, port: port, stop: stop, signals: signals, logger: logger)
     }
 }
 

@@ -14,13 +14,8 @@ import VigilTestSupport
     }
 
     @Test func devicesDetailEventsHoursAndCounters() async throws {
-        let broker = try MosquittoBroker()
-        let db = try TemporaryDatabase()
-        let http = try freeLocalPort()
-        let fleet = try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--db", db.path, "--client-id", "fleet-api",
-                                              "--http", "127.0.0.1:\(http)"])
-        #expect(waitUntil(timeout: 10) { fleet.stderr.contains("API listening on http://127.0.0.1:\(http)") })
-        func pub(_ topic: String, _ payload: String) throws { try mqttPublish(port: broker.port, topic: "vigil/" + topic, payload: payload) }
+        let f = try FleetHTTPFixture(clientID: "fleet-api")
+        let (db, fleet, http, pub) = (f.db, f.fleet, f.http, f.publish)
         try pub("gw-1/status", FleetPayloads.birth("gw-1", first: 1))
         try pub("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 1))
         try pub("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 3, "start"))

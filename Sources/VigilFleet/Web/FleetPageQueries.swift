@@ -1,0 +1,96 @@
+import GRDB
+import VigilCore
+import VigilFleetCore
+
+/// What the web page shows beyond the JSON API's rows: the fleet's open problems in one list, and per
+/// channel the summary series with its anomaly episodes and health periods.
+extension FleetView {
+    public enum ProblemKind: String, Sendable, CaseIterable {
+        case anomaly, health, source
+    }
+    /// An open anomaly episode, an open health problem or a source that is down.
+    public struct Problem: Sendable, Equatable {
+        public var device: String, kind: ProblemKind, subject: String, detail: String, sinceNanos: Int64
+    }
+    public struct SummaryPoint: Sendable, Equatable {
+        public var fromNanos: Int64, tsNanos: Int64, mean: Double?, min: Double?, max: Double?
+    }
+    /// An anomaly episode or a health problem of one channel; `endNanos` nil while it is open.
+    public struct Period: Sendable, Equatable {
+        public var kind: ProblemKind, label: String, startNanos: Int64, endNanos: Int64?
+    }
+    public struct ChannelSeries: Sendable, Equatable {
+        public var channel: String, unit: String, points: [SummaryPoint], periods: [Period]
+    }
+}
+
+extension SQLiteFleetStore {
+    /// Every open problem of the fleet: anomalies, then health problems, then sources down, oldest first in each.
+    public func openProblems() throws -> [FleetView.Problem] {
+        try pool.read { db in
+            let anomalies = try Row.fetchAll(db, sql: "SELECT * FROM open_episodes ORDER BY started_ns, device, subject").map { r in
+                let z: Double? = r["z"]
+                let detector: String = r["detector"]
+                let detail = "episode \(r["episode"] as Int64)" + (detector.isEmpty ? "" : ", \(detector)") + (z.map { ", z \(PlotNumber.text($0))" } ?? "")
+                return FleetView.Problem(device: r["device"], kind: .anomaly, subject: r["subject"], detail: detail, sinceNanos: r["started_ns"])
+            }
+            let health = try Row.fetchAll(db, sql: "SELECT * FROM health_problems ORDER BY started_ns, device, channel").map { r in
+                FleetView.Problem(device: r["device"], kind: .health, subject: r["channel"], detail: r["check_name"], sinceNanos: r["started_ns"])
+            }
+            let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources WHERE NOT up ORDER BY since_ns, device, source").map { r in
+                let path: String = r["path"], reason: String = r["reason"]
+                return FleetView.Problem(device: r["device"], kind: .source, subject: r["source"],
+                                         detail: [path, reason].filter { !$0.isEmpty }.joined(separator: ": "), sinceNanos: r["since_ns"])
+            }
+            return anomalies + health + sources
+        }
+    }
+
+    /// Per channel of `device` (by name): its newest `limit` summaries, oldest first, and the anomaly episodes
+    /// and health periods among its newest `maxEvents` anomaly and health events.
+    public func channelSeries(device: String, limit: Int = 720, maxEvents: Int = 2000) throws -> [FleetView.ChannelSeries] {
+        try pool.read { db in
+            let channels = try String.fetchAll(db, sql: """
+                SELECT channel FROM summaries WHERE device = ? UNION SELECT subject FROM events WHERE device = ? AND kind IN ('anomaly', 'health')
+                ORDER BY 1
+                """, arguments: [device, device])
+            return try channels.map { channel in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT from_ns, ts_ns, mean, min, max, unit FROM summaries WHERE device = ? AND channel = ? ORDER BY ts_ns DESC LIMIT ?
+                    """, arguments: [device, channel, limit])
+                let points = rows.reversed().map {
+                    FleetView.SummaryPoint(fromNanos: $0["from_ns"], tsNanos: $0["ts_ns"], mean: $0["mean"], min: $0["min"], max: $0["max"])
+                }
+                let events = try Row.fetchAll(db, sql: """
+                    SELECT kind, event, ts_ns, payload FROM events WHERE device = ? AND subject = ? AND kind IN ('anomaly', 'health')
+                    ORDER BY seq DESC LIMIT ?
+                    """, arguments: [device, channel, maxEvents])
+                return FleetView.ChannelSeries(channel: channel, unit: rows.first?["unit"] ?? "", points: points,
+                                               periods: Self.periods(events.reversed()))
+            }
+        }
+    }
+
+    /// Pairs start and end events (oldest first) by episode number or health check; a start without an end is open.
+    static func periods(_ events: [Row]) -> [FleetView.Period] {
+        var periods: [FleetView.Period] = []
+        var open: [String: Int] = [:]   // key -> index in periods
+        for e in events {
+            let kind: String = e["kind"], event: String = e["event"], ts: Int64 = e["ts_ns"]
+            guard case .object(let p)? = try? JSONParser.parse(Array((e["payload"] as String).utf8)) else { continue }
+            let problemKind: FleetView.ProblemKind = kind == "anomaly" ? .anomaly : .health
+            let label = kind == "anomaly" ? "episode \(p["episode"]?.integer ?? 0)" : (p["check"]?.string ?? "")
+            let key = kind + "/" + label
+            if event == "start" {
+                open[key] = periods.count
+                periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: ts, endNanos: nil))
+            } else if let i = open.removeValue(forKey: key) {
+                periods[i].endNanos = ts
+            } else if let started = p["started"]?.string.flatMap({ Timestamp.parse($0) }) {
+                // Its start is older than the events read (or was lost): the end says when it began.
+                periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: started, endNanos: ts))
+            }
+        }
+        return periods
+    }
+}
