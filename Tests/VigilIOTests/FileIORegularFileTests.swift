@@ -25,7 +25,7 @@ struct FileIORegularFileTests {
         }
     }
 
-    @Test("a device, a directory and a FIFO are refused without reading (or blocking)", arguments: [
+    @Test("a device and a directory are refused without reading", arguments: [
         ("/dev/zero", "/dev/zero: fstat: not a regular file", false),
         ("/tmp", "/tmp: fstat: Is a directory", true),
     ])
