@@ -25,12 +25,16 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
 
 /// Reads a YAML config file into a validated `VigilConfig`.
 public enum ConfigLoader {
+    /// No config comes near this; a larger file (or an endless one) is refused before it fills memory.
+    public static let maxBytes = 1 << 20
+
     public static func load(path: String) throws(ConfigError) -> VigilConfig {
         let bytes: [UInt8]
         do {
             bytes = try readFile(path)
         } catch {
-            throw ConfigError(file: path, problems: [.init(field: "", message: "cannot read the file: \(error.reason)")])
+            let reason = error.tooLarge ? "larger than \(maxBytes) bytes (1 MiB), too large for a config" : error.reason
+            throw ConfigError(file: path, problems: [.init(field: "", message: "cannot read the file: \(reason)")])
         }
         return try parse(utf8: bytes, file: path, detectedBoard: BoardDetection.detect())
     }
@@ -176,8 +180,10 @@ public enum ConfigLoader {
         return best
     }
 
-    /// The whole file (`FileIO.read`: open(2)/read(2), EINTR retried).
-    static func readFile(_ path: String) throws(FileIOError) -> [UInt8] { try FileIO.read(path) }
+    /// The whole file, which must be a regular one of at most `maxBytes` (not /dev/zero, not a FIFO).
+    static func readFile(_ path: String) throws(FileIOError) -> [UInt8] {
+        try FileIO.readRegularFile(path, maxBytes: maxBytes).bytes
+    }
 }
 
 extension ConfigLoader {

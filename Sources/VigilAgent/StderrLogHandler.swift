@@ -42,16 +42,36 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let prefix = journald ? "<\(Self.syslogPriority(event.level))>" : "\(Timestamp.rfc3339(Clock.wallNanos())) \(event.level.rawValue.uppercased()) "
-        var line = prefix + event.message.description
+        // Messages and values may carry device-supplied text (a serial line's JSON key): escaped, so
+        // that no input can start a forged log line or send escape sequences to a terminal.
+        var line = prefix + Self.escaped(event.message.description)
         var all = metadata
         if let m = event.metadata { all.merge(m) { $1 } }
-        for key in all.keys.sorted() { line += " \(key)=\(all[key]!)" }
-        // journald makes an entry of every line: each continuation line gets the priority too.
-        if journald && line.contains("\n") { line = line.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n" + prefix) }
+        for key in all.keys.sorted() { line += " \(Self.escaped(key))=\(Self.escaped(all[key]!.description))" }
         line += "\n"
         // One write(2) per line so lines from several threads never interleave.
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { buf in _ = write(2, buf.baseAddress, buf.count) }
+    }
+
+    /// `text` with its control characters (C0, DEL, C1) written as escapes: `\n`, `\r`, `\t`, else
+    /// `\u001b`. Text without any is returned as it is.
+    static func escaped(_ text: String) -> String {
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (0x7F...0x9F).contains(v) }
+        guard text.unicodeScalars.contains(where: { isControl($0.value) }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out.append(contentsOf: #"\n"#.unicodeScalars)
+            case "\r": out.append(contentsOf: #"\r"#.unicodeScalars)
+            case "\t": out.append(contentsOf: #"\t"#.unicodeScalars)
+            case _ where isControl(scalar.value):
+                let hex = String(scalar.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
     }
 
     static func syslogPriority(_ level: Logger.Level) -> Int {

@@ -5,7 +5,7 @@ import Glibc
 
 /// Why a run stopped.
 public enum StopReason: Sendable, Equatable, CustomStringConvertible {
-    /// SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
+    /// SIGTERM (systemd's stop), SIGINT (Ctrl-C) or SIGHUP (a closed terminal; no reload yet).
     case signal(Int32)
     /// The run's `--duration` elapsed.
     case durationElapsed
@@ -22,7 +22,7 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// SIGTERM and SIGINT, blocked in the calling thread and in every thread it starts afterwards, so they
+/// SIGTERM, SIGINT and SIGHUP, blocked in the calling thread and in every thread it starts afterwards, so they
 /// stay pending until a `StopTrigger` waits for them: no handler runs in a random thread. Block them
 /// first thing, before any thread starts (the outbox starts one when it opens).
 public struct StopSignals: @unchecked Sendable {
@@ -33,6 +33,9 @@ public struct StopSignals: @unchecked Sendable {
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGINT)
+        // Until the config can be reloaded, a hangup stops the agent as SIGTERM does, cleanly,
+        // instead of killing it (the default action) with no closing status.
+        sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &set, nil)
         return StopSignals(set: set)
     }

@@ -12,15 +12,33 @@ public struct FileIOError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The C call that failed: `open`, `read`, `write`, `fstat`.
     public var operation: String
     public var errno: Errno
-    /// The file was larger than the caller allowed (`errno` is then EFBIG).
-    public var tooLarge: Bool
+    /// Why the file was refused though every call succeeded; nil when a call failed.
+    public var refusal: Refusal?
 
-    public init(path: String, operation: String, errno: Errno, tooLarge: Bool = false) {
-        self.path = path; self.operation = operation; self.errno = errno; self.tooLarge = tooLarge
+    /// A file the caller would not read.
+    public enum Refusal: Sendable, Equatable {
+        /// Larger than the caller allowed (`errno` is then EFBIG).
+        case tooLarge(limit: Int)
+        /// A directory, a device (/dev/zero), a FIFO or a socket where a file was wanted (`errno`
+        /// is then EISDIR for a directory, else EINVAL).
+        case notRegularFile(directory: Bool)
     }
 
-    /// `No such file or directory`, or `larger than 1048576 bytes`.
-    public var reason: String { tooLarge ? "larger than the limit" : FileIO.strerror(errno.rawValue) }
+    public init(path: String, operation: String, errno: Errno, refusal: Refusal? = nil) {
+        self.path = path; self.operation = operation; self.errno = errno; self.refusal = refusal
+    }
+
+    /// The file was larger than the caller allowed.
+    public var tooLarge: Bool { if case .tooLarge = refusal { return true } else { return false } }
+
+    /// `No such file or directory`, `larger than the limit`, `Is a directory`, `not a regular file`.
+    public var reason: String {
+        switch refusal {
+        case .tooLarge: return "larger than the limit"
+        case .notRegularFile(directory: false): return "not a regular file"
+        case .notRegularFile(directory: true), nil: return FileIO.strerror(errno.rawValue)
+        }
+    }
     public var description: String { "\(path): \(operation): \(reason)" }
 }
 
@@ -48,9 +66,37 @@ public enum FileIO {
                 throw FileIOError(path: path, operation: "read", errno: Errno(error))
             }
             if n == 0 { return bytes }
-            if bytes.count + n > maxBytes { throw FileIOError(path: path, operation: "read", errno: .fileTooLarge, tooLarge: true) }
+            if bytes.count + n > maxBytes {
+                throw FileIOError(path: path, operation: "read", errno: .fileTooLarge, refusal: .tooLarge(limit: maxBytes))
+            }
             bytes.append(contentsOf: chunk[..<n])
         }
+    }
+
+    /// A regular file's bytes and permission bits (a config, a password file).
+    public struct RegularFile: Sendable {
+        public var bytes: [UInt8]
+        public var permissions: FilePermissions
+    }
+
+    /// As `read`, for a file that must be a regular file: a directory, a device (/dev/zero) or a FIFO
+    /// is refused (`notRegularFile`) after an open that cannot block (O_NONBLOCK) and before any read.
+    public static func readRegularFile(_ path: String, maxBytes: Int) throws(FileIOError) -> RegularFile {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec, .nonBlocking]) } catch {
+            throw FileIOError(path: path, operation: "open", errno: Errno(error))
+        }
+        defer { try? fd.close() }
+        var st = stat()
+        guard fstat(fd.rawValue, &st) == 0 else { throw FileIOError(path: path, operation: "fstat", errno: Errno(rawValue: Glibc.errno)) }
+        let type = st.st_mode & S_IFMT
+        guard type == S_IFREG else {
+            let directory = type == S_IFDIR
+            throw FileIOError(path: path, operation: "fstat", errno: directory ? .isDirectory : .invalidArgument,
+                              refusal: .notRegularFile(directory: directory))
+        }
+        let bytes = try readToEnd(fd, path: path, maxBytes: maxBytes)
+        return RegularFile(bytes: bytes, permissions: FilePermissions(rawValue: st.st_mode & 0o7777))
     }
 
     /// Up to `capacity` bytes of a small file (a sysfs attribute), in one open/read/close.

@@ -27,6 +27,11 @@ struct Check: ParsableCommand {
             let path = config ?? "/etc/vigil/vigil.yaml"
             // With --board the GPIO lines are checked against that board, wherever this runs.
             let c = loadConfig(path, board: preset)
+            // The password file too, by `vigil run`'s rules: a file run would refuse fails the check.
+            if let password = loadPassword(c, configPath: path) {
+                let warnings = password.warnings.map { ConfigIssue($0.path, "warning: " + $0.message) }
+                for warning in placed(warnings, inFile: path) { printError(warning) }
+            }
             let names = c.channelNames.map(\.name)
             print("\(path): OK — device '\(c.device)', \(c.sources.count) source(s), channels: \(names.joined(separator: ", ")), broker \(c.mqtt.broker)")
         }

@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the agent until SIGTERM or SIGINT.")
+    static let configuration = CommandConfiguration(abstract: "Run the agent until SIGTERM, SIGINT or SIGHUP (no reload yet: a hangup stops it cleanly).")
 
     @Option(name: .shortAndLong, help: "Config file (YAML).")
     var config: String = "/etc/vigil/vigil.yaml"
@@ -37,7 +37,10 @@ struct Run: ParsableCommand {
 
         let address = try! BrokerAddress.parse(config.mqtt.broker).get()
         let encoder = JSONPayloadEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix)
-        let password = readPassword(config)
+        let password = loadPassword(config, configPath: self.config).map { loaded in
+            for warning in placed(loaded.warnings, inFile: self.config) { logger.warning("\(warning)") }
+            return MQTTUplink.Password(loaded.password)
+        }
         let tls = address.tls ? MQTTUplink.TLS(tls: config.mqtt.tls ?? TLSConfig()) : nil
 
         // Events wait on disk until the broker acknowledges them; numbers survive restarts next to them.
@@ -108,28 +111,6 @@ struct Run: ParsableCommand {
                 logger.warning("\(left.events) unacknowledged message(s) were only in memory and are lost")
             }
         }
-    }
-
-    /// The password from `mqtt.password_file` (one line; the trailing newline is not part of it). A relative
-    /// path is looked up in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`), else next to the config file.
-    /// Exits with EX_CONFIG when it cannot be read. The password itself is never logged.
-    private func readPassword(_ config: VigilConfig) -> MQTTUplink.Password? {
-        guard let file = config.mqtt.passwordFile else { return nil }
-        var path = file
-        if !file.hasPrefix("/") {
-            if let credentials = Self.environment(["CREDENTIALS_DIRECTORY"])["CREDENTIALS_DIRECTORY"], !credentials.isEmpty {
-                path = credentials + "/" + file
-            } else if let slash = self.config.lastIndex(of: "/") {
-                path = String(self.config[...slash]) + file
-            }
-        }
-        guard var text = readFile(path) else {
-            exitWithConfigError("\(self.config): mqtt.password_file: cannot read '\(path)': \(String(cString: strerror(errno)))")
-        }
-        if text.hasSuffix("\n") { text.removeLast() }
-        if text.hasSuffix("\r") { text.removeLast() }
-        if text.isEmpty { exitWithConfigError("\(self.config): mqtt.password_file: '\(path)' is empty") }
-        return MQTTUplink.Password(text)
     }
 
     private static func environment(_ names: [String]) -> [String: String] {

@@ -53,10 +53,26 @@ func loadConfig(_ path: String, broker: String? = nil, device: String? = nil, bo
         exitWithConfigError(e.description)
     } catch let e as ConfigIssueList {
         // Problems found while building sources: place them in the file too.
-        let located = (try? ConfigLoader.locate(issues: e.issues, inFile: path)) ?? e.issues.map { "\(path): \($0)" }
-        exitWithConfigError(located.joined(separator: "\n"))
+        exitWithConfigError(placed(e.issues, inFile: path).joined(separator: "\n"))
     } catch {
         exitWithConfigError("\(path): \(error)")
+    }
+}
+
+/// Issues as `vigil check` prints them: `FILE:LINE:COLUMN: field: message`.
+func placed(_ issues: [ConfigIssue], inFile path: String) -> [String] {
+    (try? ConfigLoader.locate(issues: issues, inFile: path)) ?? issues.map { "\(path): \($0)" }
+}
+
+/// The password of `mqtt.password_file` (nil when the config names none) and the warnings about
+/// its file, by the rules `vigil check` and `vigil run` share; exits with EX_CONFIG, naming the
+/// config line, when the file cannot be used.
+func loadPassword(_ config: VigilConfig, configPath: String) -> PasswordFile.Loaded? {
+    let credentials = getenv("CREDENTIALS_DIRECTORY").map { String(cString: $0) }
+    do throws(ConfigIssueList) {
+        return try PasswordFile.load(config, configPath: configPath, credentialsDirectory: credentials)
+    } catch {
+        exitWithConfigError(placed(error.issues, inFile: configPath).joined(separator: "\n"))
     }
 }
 

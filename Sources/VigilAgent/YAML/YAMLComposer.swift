@@ -1,11 +1,17 @@
 /// Builds `YAMLNode` trees from libyaml's events: aliases replaced by the node of their anchor (the
-/// latest one of that name, as YAML says), duplicate keys rejected, nesting bounded.
+/// latest one of that name, as YAML says), duplicate keys rejected, nesting and expansion bounded.
 struct YAMLComposer {
     /// Deeper than this is not a config file; it would only risk the stack.
     static let maxDepth = 512
+    /// More nodes than this, counting each alias as all the nodes it repeats, is not a config file
+    /// either: ten lines of nested merge keys (`<<: [*m4, *m4, …]`) expand to millions of pairs.
+    static let maxExpandedNodes = 100_000
+
+    /// A node and how many nodes it stands for once its aliases are expanded.
+    private typealias Composed = (node: YAMLNode, expandedSize: Int)
 
     private let parser: LibYAMLParser
-    private var anchors: [String: YAMLNode] = [:]
+    private var anchors: [String: Composed] = [:]
 
     init(_ bytes: [UInt8]) throws(YAMLError) {
         parser = try LibYAMLParser()
@@ -34,13 +40,13 @@ struct YAMLComposer {
         case .documentStart: break
         default: throw unexpected(start, "the start of a document")
         }
-        let root = try node(from: try parser.parse(), depth: 0)
+        let root = try node(from: try parser.parse(), depth: 0).node
         let end = try parser.parse()
         guard case .documentEnd = end.kind else { throw unexpected(end, "the end of a document") }
         return root
     }
 
-    private mutating func node(from event: YAMLEvent, depth: Int) throws(YAMLError) -> YAMLNode {
+    private mutating func node(from event: YAMLEvent, depth: Int) throws(YAMLError) -> Composed {
         switch event.kind {
         case .alias(let name):
             guard let target = anchors[name] else {
@@ -48,32 +54,37 @@ struct YAMLComposer {
             }
             return target
         case let .scalar(value, anchor, tag, style):
-            let n = YAMLNode.scalar(.init(value, style: style, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start))
+            let n: Composed = (.scalar(.init(value, style: style, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start)), 1)
             register(anchor, n)
             return n
         case let .sequenceStart(anchor, tag):
             try checkDepth(depth, event)
             var items: [YAMLNode] = []
+            var size = 1
             while true {
                 let e = try parser.parse()
                 if case .sequenceEnd = e.kind { break }
-                items.append(try node(from: e, depth: depth + 1))
+                let item = try node(from: e, depth: depth + 1)
+                items.append(item.node)
+                size = try Self.expanded(size, by: item.expandedSize, event)
             }
-            let n = YAMLNode.sequence(.init(items, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start))
+            let n: Composed = (.sequence(.init(items, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start)), size)
             register(anchor, n)
             return n
         case let .mappingStart(anchor, tag):
             try checkDepth(depth, event)
             var pairs: [YAMLNode.Mapping.Pair] = []
+            var size = 1
             while true {
                 let e = try parser.parse()
                 if case .mappingEnd = e.kind { break }
                 let key = try node(from: e, depth: depth + 1)
                 let value = try node(from: try parser.parse(), depth: depth + 1)
-                pairs.append(.init(key: key, value: value))
+                pairs.append(.init(key: key.node, value: value.node))
+                size = try Self.expanded(size, by: key.expandedSize + value.expandedSize, event)
             }
             try Self.checkDuplicates(pairs)
-            let n = YAMLNode.mapping(.init(pairs, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start))
+            let n: Composed = (.mapping(.init(pairs, tag: tag.map(YAMLTag.init(rawValue:)), mark: event.start)), size)
             register(anchor, n)
             return n
         default:
@@ -81,8 +92,18 @@ struct YAMLComposer {
         }
     }
 
-    private mutating func register(_ anchor: String?, _ node: YAMLNode) {
+    private mutating func register(_ anchor: String?, _ node: Composed) {
         if let anchor { anchors[anchor] = node }
+    }
+
+    /// `size + more`, or an error at the collection that grew past `maxExpandedNodes` (both terms
+    /// are at most that bound, so the sum cannot overflow).
+    private static func expanded(_ size: Int, by more: Int, _ event: YAMLEvent) throws(YAMLError) -> Int {
+        let total = size + more
+        if total > maxExpandedNodes {
+            throw .syntax(YAMLSyntaxError(stage: .composer, problem: "more than \(maxExpandedNodes) nodes once aliases are expanded", mark: event.start))
+        }
+        return total
     }
 
     private func checkDepth(_ depth: Int, _ event: YAMLEvent) throws(YAMLError) {
