@@ -4,12 +4,14 @@ import VigilSources
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzW1Slave(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = UnsafeBufferPointer(start: data, count: size)
-    for reading in [W1SlaveParser.parse(bytes), W1SlaveParser.parseTemperature(bytes)] {
-        // A DS18B20 reports −55…+125 °C; any accepted temperature is a finite value in its range.
-        if case .celsius(let c) = reading {
-            precondition(c.isFinite && c >= -55 && c <= 125.0001, "accepted \(c) °C")
-        }
-        _ = reading.problem
-    }
+    // w1_slave: an accepted temperature is what the checked scratchpad holds, a signed 16-bit count
+    // of 1/16 °C.
+    let slave = W1SlaveParser.parse(bytes)
+    if case .celsius(let c) = slave { precondition(c >= -2048 && c < 2048, "accepted \(c) °C") }
+    _ = slave.problem
+    // The plain `temperature` attribute carries no check: any m°C integer is taken (finite).
+    let plain = W1SlaveParser.parseTemperature(bytes)
+    if case .celsius(let c) = plain { precondition(c.isFinite, "accepted \(c) °C") }
+    _ = plain.problem
     return 0
 }
