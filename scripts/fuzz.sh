@@ -10,7 +10,7 @@
 # target would bring its own main and clash with libFuzzer's); then swiftc links each harness
 # (Fuzz/<target>.swift, one `LLVMFuzzerTestOneInput` each) against those object files.
 # Runs read Fuzz/corpus/<target>/ (committed seeds) and grow .build-fuzz/corpus/<target>/ (not
-# committed). A crash leaves its input in .build-fuzz/crashes/<target>/ and makes the run fail.
+# committed). An input slower than 10 s counts as a hang. A crash leaves its input in .build-fuzz/crashes/<target>/ and makes the run fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,7 +87,7 @@ run() {
         local rc=0
         # The Swift runtime's backtracer trips ASan after a trap; libFuzzer's own report is enough.
         SWIFT_BACKTRACE=enable=no "$OUT/bin/fuzz-$t" "$corpus" "Fuzz/corpus/$t" \
-            -max_total_time="$FUZZ_SECONDS" -rss_limit_mb="$RSS_LIMIT_MB" -max_len=4096 \
+            -max_total_time="$FUZZ_SECONDS" -rss_limit_mb="$RSS_LIMIT_MB" -max_len=4096 -timeout=10 \
             -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1 || rc=$?
         local execs crash
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
