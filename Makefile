@@ -12,7 +12,7 @@ DEB_PACKAGING := dpkg-dev lintian systemd man-db
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate
+.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate fuzz
 
 all: build
 
@@ -50,7 +50,7 @@ deb: deps deps-packaging
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 
 clean:
-	rm -rf .build .build-deb .build-bench-e2e
+	rm -rf .build .build-deb .build-bench-e2e .build-fuzz
 
 # Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
 # the 34 recordings, first 400 rows of each as warm-up (docs/accuracy.md has the table).
@@ -82,3 +82,10 @@ bench-e2e: deps
 	@scripts/install-deps.sh valgrind
 	$(SWIFT) build -c release --product vigil
 	LINES=$(LINES) ROUNDS=$(ROUNDS) scripts/bench-e2e/run.sh "$$($(SWIFT) build -c release --show-bin-path)/vigil"
+
+# Coverage-guided fuzzing (libFuzzer + ASan) of every parser of outside bytes, FUZZ_SECONDS per target
+# (docs/testing.md, "Fuzzing"). Builds into .build-fuzz/; prints executions and crashes per target and
+# fails on any crash, leak or out-of-memory. `make fuzz FUZZ_SECONDS=5` is the short version.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh run
