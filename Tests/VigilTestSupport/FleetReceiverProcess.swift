@@ -6,16 +6,7 @@ public final class FleetReceiverProcess: Sendable {
     private let child: ChildProcess
     private let errors = LineCollector()
 
-    public static var binary: String {
-        if let b = ProcessInfo.processInfo.environment["VIGIL_FLEET_BIN"] { return b }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = ["release", "debug"].map { root.appendingPathComponent(".build/\($0)/vigil-fleet").path }
-        let existing = candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }
-        func modified(_ p: String) -> Date {
-            (try? FileManager.default.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantPast
-        }
-        return existing.max { modified($0) < modified($1) } ?? candidates[0]
-    }
+    public static var binary: String { BuiltBinary.path("vigil-fleet", environment: "VIGIL_FLEET_BIN") }
 
     /// Starts `vigil-fleet ARGUMENTS…` and, with `waitForSubscription`, returns once it logged its
     /// subscription (the broker then holds the session: nothing published afterwards is missed).

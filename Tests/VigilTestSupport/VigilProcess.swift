@@ -13,16 +13,7 @@ public final class VigilProcess: Sendable {
     /// `STATE_DIRECTORY` of the process.
     public let stateDirectory: String
 
-    public static var binary: String {
-        if let b = ProcessInfo.processInfo.environment["VIGIL_BIN"] { return b }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = ["release", "debug"].map { root.appendingPathComponent(".build/\($0)/vigil").path }
-        let existing = candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }
-        func modified(_ p: String) -> Date {
-            (try? FileManager.default.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantPast
-        }
-        return existing.max { modified($0) < modified($1) } ?? candidates[0]
-    }
+    public static var binary: String { BuiltBinary.path("vigil", environment: "VIGIL_BIN") }
 
     /// Starts `vigil COMMAND --config FILE ARGUMENTS…`.
     public init(config yaml: String, command: String = "run", arguments: [String],
