@@ -2,7 +2,7 @@
 SWIFT     ?= swift
 DURATION  ?= 30
 # Debian packages: C libraries the agent (and vigil-fleet: SQLite) links, and what the demo and the tests run.
-DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
+DEB_BUILD := libgpiod-dev libserialport-dev libasound2-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 # What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl.
 DEB_TEST  := chromium curl

@@ -36,6 +36,8 @@ let package = Package(
                        providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport",
                        providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa",
+                       providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
 
@@ -44,7 +46,7 @@ let package = Package(
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
         // One folder per sensor kind, each with its README and sample config.
-        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"],
+        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD", "CALSA"],
                 exclude: kindDocuments),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
