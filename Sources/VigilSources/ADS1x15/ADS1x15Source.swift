@@ -152,6 +152,7 @@ public final class ADS1x15Source: Source, DeviceStateReporting, @unchecked Senda
         let step = device.conversionNanos
         var next = Clock.monotonicNanos() + step
         var reads = 0, late = 0
+        let idleEvery = max(rate / 4, 1)
         while !stop.isRaised {
             Clock.sleep(untilMonotonic: next)
             let word = try device.latest()
@@ -160,13 +161,14 @@ public final class ADS1x15Source: Source, DeviceStateReporting, @unchecked Senda
             let now = Clock.monotonicNanos()
             // More than ten sample times behind (a busy bus, a stalled thread): start the schedule over.
             if now > next + 10 * step { late += 1; next = now + step }
+            // Time-driven work (summaries) goes on between long windows: idle four times a second.
+            if reads % idleEvery == 0 { sink.idle(monoNanos: now, wallNanos: Clock.wallNanos()) }
             guard let w = meter.add(config.chip.volts(fromConversion: word, range: registers.range)) else { continue }
             sink.reading(channel: 0, value: w.levelDB(calibration: config.calibrationDB), monoNanos: now, wallNanos: Clock.wallNanos())
             sink.reading(channel: 1, value: w.peakToPeakVolts, monoNanos: now, wallNanos: Clock.wallNanos())
             reporter.update(pushingTo: sink) { $0.reads += reads; $0.late += late }
             reads = 0; late = 0
             delivered(sink, &retry)
-            sink.idle(monoNanos: now, wallNanos: Clock.wallNanos())
         }
     }
 }
