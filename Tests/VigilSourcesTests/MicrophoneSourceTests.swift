@@ -89,6 +89,9 @@ import VigilCore
         #expect(c.period == .milliseconds(100) && c.window == .seconds(1) && c.weighting == .a && c.calibrationDB == 0)
         #expect(c.periodFrames == 1600 && c.windowFrames == 16000)
         #expect(c.channelPaths.map(\.name) == ["level_db", "peak_db"])
+        let b = try JSONDecoder().decode(MicrophoneSourceConfig.self, from: Data(#"{"bands": [31.5, 1000]}"#.utf8))
+        #expect(b.channelPaths.map(\.name) == ["level_db", "peak_db", "band_db_31.5", "band_db_1000"])
+        #expect(b.channelPaths.map(\.path).last == ["bands", "1"])
         #expect(c.validate().isEmpty)
         let z = try JSONDecoder().decode(MicrophoneSourceConfig.self, from: Data(#"{"weighting": "z", "calibration_db": 120.5, "names": {"level": "hum"}}"#.utf8))
         #expect(z.weighting == .z && z.calibrationDB == 120.5 && z.names == MicrophoneChannelNames(level: "hum", peak: "peak_db"))
@@ -106,6 +109,11 @@ import VigilCore
             "channels: must be 1…8, got 0",
             "period: must be 10ms…1s, got 5ms",
             "calibration_db: must be -200…200 dB, got inf",
+        ])
+        #expect(MicrophoneSourceConfig(rate: 8000, bands: [1000, 900, 4000, 1000]).validate().map(\.description) == [
+            "bands[1]: must be an octave centre (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000 Hz), got 900.0",
+            "bands[2]: 4000 Hz does not fit under half the rate (4000 Hz)",
+            "bands[3]: 1000 Hz is listed twice",
         ])
         #expect(MicrophoneSourceConfig(period: .seconds(1), window: .milliseconds(500)).validate().map(\.description)
                 == ["window: must be at least the period (1s) and at most 1h, got 500ms"])

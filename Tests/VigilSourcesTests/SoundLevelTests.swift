@@ -31,7 +31,7 @@ enum SoundSignals {
             var i = 0
             while i < all.count {
                 let n = min(chunk, all.count - i)
-                meter.add(UnsafeBufferPointer(rebasing: all[i..<i + n])) { out.append($0) }
+                meter.add(UnsafeBufferPointer(rebasing: all[i..<i + n])) { w, _ in out.append(w) }
                 i += n
             }
         }
@@ -142,8 +142,42 @@ enum SoundSignals {
     @Test func stereoIsThePowerMean() {
         let mono = SoundSignals.sine(hz: 1000, dbfs: -20, rate: 16000, frames: 1600)
         let both = SoundSignals.sine(hz: 1000, dbfs: -20, rate: 16000, frames: 1600, channels: 2)
-        let one = mono.flatMap { [$0, 0] }
+        let one: [Int16] = mono.flatMap { s -> [Int16] in [s, 0] }
         #expect(abs(Self.windows(both, channels: 2, window: 1600, weighting: .z)[0].levelDBFS - -20) < 0.01)
         #expect(abs(Self.windows(one, channels: 2, window: 1600, weighting: .z)[0].levelDBFS - (-20 - 3.0103)) < 0.01)
+    }
+
+    /// Octave bands: 0 dB at the centre, −3 dB at the band edges (centre × √2^±1), about −7.5 dB an
+    /// octave away (the cookbook band-pass at 16 kHz).
+    @Test func octaveBandFilterResponse() {
+        let f = OctaveBand.filter(centreHz: 1000, rate: 16000)
+        let db = { (hz: Double) in 20 * log10(f.magnitude(atHz: hz, rate: 16000)) }
+        #expect(abs(db(1000)) < 1e-9)
+        #expect(abs(db(1000 * 2.0.squareRoot()) - -3.063) < 1e-3 && abs(db(1000 / 2.0.squareRoot()) - -2.978) < 1e-3)
+        #expect(abs(db(2000) - -7.683) < 1e-3 && abs(db(500) - -7.328) < 1e-3)
+    }
+
+    /// The same loudness at another pitch: a 1 kHz tone and a 250 Hz tone, both at −20 dBFS flat,
+    /// read the same level but swap which band is loud. Each band reads the tone's level plus the
+    /// band filter's gain at the tone (within 0.05 dB, from the second window on).
+    @Test func bandsTellThePitchApart() {
+        let bands: [Double] = [250, 1000]
+        func run(_ hz: Double) -> [[Double]] {
+            var meter = SoundLevelMeter(rate: 16000, channels: 1, framesPerWindow: 16000, weighting: .z, bands: bands)
+            var out: [[Double]] = []
+            let s = SoundSignals.sine(hz: hz, dbfs: -20, rate: 16000, frames: 16000 * 3)
+            s.withUnsafeBufferPointer { p in meter.add(p) { w, b in out.append([w.levelDBFS] + b) } }
+            return out
+        }
+        for hz in [250.0, 1000] {
+            let w = run(hz)
+            #expect(w.count == 3)
+            #expect(abs(w[2][0] - -20) < 0.01)
+            for (i, centre) in bands.enumerated() {
+                let gain = 20 * log10(OctaveBand.filter(centreHz: centre, rate: 16000).magnitude(atHz: hz, rate: 16000))
+                #expect(abs(w[2][1 + i] - (-20 + gain)) < 0.05, "tone \(hz) band \(centre): \(w[2][1 + i])")
+            }
+        }
+        #expect(run(250)[2][1] > run(250)[2][2] + 10 && run(1000)[2][2] > run(1000)[2][1] + 10)
     }
 }

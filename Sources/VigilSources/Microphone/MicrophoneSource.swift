@@ -23,7 +23,7 @@ public struct MicrophoneCounters: Sendable, Equatable, PublishedCounters {
 ///
 /// It opens the device, reads one `period` per call into a buffer allocated once per open, and
 /// feeds the samples to a `SoundLevelMeter`; every `window` of frames it delivers `level_db` (RMS,
-/// weighted, dBFS plus `calibration_db`) and `peak_db` (dBFS), both with the time the window's last
+/// weighted, dBFS plus `calibration_db`), `peak_db` (dBFS) and any octave bands' levels, all with the time the window's last
 /// period arrived. An overrun is counted and capture goes on; a failed open or read (the card
 /// unplugged) is counted, reported down once and retried after a back-off from 1 s doubling to
 /// 30 s; the first period read after it reports up. Nothing allocates per period.
@@ -53,6 +53,7 @@ public final class MicrophoneSource: Source, DeviceStateReporting, @unchecked Se
         self.config = config
         name = config.name
         channels = [ChannelInfo(name: config.names.level, unit: "dB"), ChannelInfo(name: config.names.peak, unit: "dBFS")]
+            + config.bands.map { ChannelInfo(name: config.bandChannel($0), unit: "dBFS") }
         self.log = log
         self.openCapture = openCapture
         reporter = SourceReporter(source: config.name, MicrophoneCounters())
@@ -66,7 +67,7 @@ public final class MicrophoneSource: Source, DeviceStateReporting, @unchecked Se
     public func run(into sink: ReadingSink, until stop: StopSignal) {
         var retry = Backoff(min: 1_000_000_000, max: 30_000_000_000)
         var meter = SoundLevelMeter(rate: config.rate, channels: config.channels,
-                                    framesPerWindow: config.windowFrames, weighting: config.weighting)
+                                    framesPerWindow: config.windowFrames, weighting: config.weighting, bands: config.bands)
         let frames = max(config.periodFrames, 1)
         let buffer = UnsafeMutablePointer<Int16>.allocate(capacity: frames * config.channels)
         buffer.initialize(repeating: 0, count: frames * config.channels)
@@ -91,10 +92,11 @@ public final class MicrophoneSource: Source, DeviceStateReporting, @unchecked Se
             case .frames(let n):
                 guard n > 0 else { continue }
                 var clipped = 0
-                meter.add(UnsafeBufferPointer(start: buffer, count: n * config.channels)) { w in
+                meter.add(UnsafeBufferPointer(start: buffer, count: n * config.channels)) { w, bands in
                     let mono = Clock.monotonicNanos(), wall = Clock.wallNanos()
                     sink.reading(channel: 0, value: w.levelDBFS + calibration, monoNanos: mono, wallNanos: wall)
                     sink.reading(channel: 1, value: w.peakDBFS, monoNanos: mono, wallNanos: wall)
+                    for (i, level) in bands.enumerated() { sink.reading(channel: 2 + i, value: level, monoNanos: mono, wallNanos: wall) }
                     clipped += w.clippedSamples
                 }
                 reporter.update(pushingTo: sink) { $0.periods += 1; $0.clipped += clipped }

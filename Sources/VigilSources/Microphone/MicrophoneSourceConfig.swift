@@ -13,7 +13,8 @@ import VigilCore
 ///   window: 1s
 ///   weighting: A              # A or Z (none)
 ///   calibration_db: 0         # added to level_db: dBFS → dB SPL once measured
-///   names: { level: level_db, peak: peak_db }
+///   bands: [125, 500, 2000]   # octave band levels (dBFS): band_db_125, band_db_500, band_db_2000
+///   names: { level: level_db, peak: peak_db, band: band_db }
 /// ```
 public struct MicrophoneSourceConfig: Sendable, Decodable {
     public var name: String
@@ -30,6 +31,8 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
     public var weighting: FrequencyWeighting
     /// Added to `level_db`.
     public var calibrationDB: Double
+    /// Octave band centres (from `OctaveBand.centres`) whose levels each window also gives.
+    public var bands: [Double]
     public var names: MicrophoneChannelNames
 
     public static let defaultName = "microphone"
@@ -37,16 +40,16 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
     public static let maxChannels = 8
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, name, device, rate, channels, period, window, weighting, names
+        case kind, name, device, rate, channels, period, window, weighting, bands, names
         case calibrationDB = "calibration_db"
     }
 
     public init(name: String = MicrophoneSourceConfig.defaultName, device: String = "default", rate: Int = 16000,
                 channels: Int = 1, period: ConfigDuration = .milliseconds(100), window: ConfigDuration = .seconds(1),
-                weighting: FrequencyWeighting = .a, calibrationDB: Double = 0,
+                weighting: FrequencyWeighting = .a, calibrationDB: Double = 0, bands: [Double] = [],
                 names: MicrophoneChannelNames = MicrophoneChannelNames()) {
         self.name = name; self.device = device; self.rate = rate; self.channels = channels; self.period = period
-        self.window = window; self.weighting = weighting; self.calibrationDB = calibrationDB; self.names = names
+        self.window = window; self.weighting = weighting; self.calibrationDB = calibrationDB; self.bands = bands; self.names = names
     }
 
     public init(from decoder: Decoder) throws {
@@ -60,6 +63,7 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
         period = try c.decodeIfPresent(ConfigDuration.self, forKey: .period) ?? d.period
         window = try c.decodeIfPresent(ConfigDuration.self, forKey: .window) ?? d.window
         calibrationDB = try c.decodeIfPresent(Double.self, forKey: .calibrationDB) ?? d.calibrationDB
+        bands = try c.decodeIfPresent([Double].self, forKey: .bands) ?? d.bands
         names = try c.decodeIfPresent(MicrophoneChannelNames.self, forKey: .names) ?? d.names
         if let text = try c.decodeIfPresent(String.self, forKey: .weighting) {
             guard let w = FrequencyWeighting(rawValue: text.uppercased()) else {
@@ -78,7 +82,11 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
 
     public var channelPaths: [(name: String, path: [String])] {
         [(names.level, ["names", "level"]), (names.peak, ["names", "peak"])]
+            + bands.enumerated().map { (bandChannel($0.element), ["bands", String($0.offset)]) }
     }
+
+    /// `band_db_1000`
+    public func bandChannel(_ centreHz: Double) -> String { "\(names.band)_\(OctaveBand.label(centreHz))" }
 
     public func validate() -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
@@ -93,6 +101,15 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
         } else if Self.rates.contains(rate) && window.nanoseconds * Int64(rate) % 1_000_000_000 != 0 {
             issues.append(ConfigIssue(["window"], "must be a whole number of frames at \(rate) Hz, got \(window)"))
         }
+        for (i, hz) in bands.enumerated() {
+            if !OctaveBand.centres.contains(hz) {
+                issues.append(ConfigIssue(["bands", String(i)], "must be an octave centre (\(OctaveBand.centres.map(OctaveBand.label).joined(separator: ", ")) Hz), got \(hz)"))
+            } else if Self.rates.contains(rate) && !OctaveBand.fits(hz, rate: rate) {
+                issues.append(ConfigIssue(["bands", String(i)], "\(OctaveBand.label(hz)) Hz does not fit under half the rate (\(rate / 2) Hz)"))
+            } else if bands[..<i].contains(hz) {
+                issues.append(ConfigIssue(["bands", String(i)], "\(OctaveBand.label(hz)) Hz is listed twice"))
+            }
+        }
         if !calibrationDB.isFinite || abs(calibrationDB) > 200 {
             issues.append(ConfigIssue(["calibration_db"], "must be -200…200 dB, got \(calibrationDB)"))
         }
@@ -100,20 +117,25 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
     }
 }
 
-/// `names: { level: NAME, peak: NAME }` of a `microphone` source.
+/// `names: { level: NAME, peak: NAME, band: PREFIX }` of a `microphone` source (each band's channel
+/// is the prefix, `_` and its centre: `band_db_1000`).
 public struct MicrophoneChannelNames: Sendable, Equatable, Decodable {
     public var level = "level_db"
     public var peak = "peak_db"
+    public var band = "band_db"
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case level, peak }
+    enum CodingKeys: String, CodingKey, CaseIterable { case level, peak, band }
 
-    public init(level: String = "level_db", peak: String = "peak_db") { self.level = level; self.peak = peak }
+    public init(level: String = "level_db", peak: String = "peak_db", band: String = "band_db") {
+        self.level = level; self.peak = peak; self.band = band
+    }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         level = try c.decodeIfPresent(String.self, forKey: .level) ?? "level_db"
         peak = try c.decodeIfPresent(String.self, forKey: .peak) ?? "peak_db"
+        band = try c.decodeIfPresent(String.self, forKey: .band) ?? "band_db"
     }
 }
 

@@ -111,6 +111,12 @@ public struct SoundLevelMeter: Sendable {
     public let channels: Int
     public let weighting: FrequencyWeighting
     private var filters: [AWeightingFilter]
+    /// Octave band-pass filters, `bands.count` per channel (channel-major), on the unweighted signal.
+    private var bandFilters: [Biquad]
+    private var bandSums: [Double]
+    /// The last window's band levels, overwritten in place.
+    private var bandLevels: [Double]
+    private let bandCount: Int
     private var sumOfSquares = 0.0
     private var peak: Int32 = 0
     private var clipped = 0
@@ -118,29 +124,47 @@ public struct SoundLevelMeter: Sendable {
     /// The channel of the next sample (interleaved input may end mid-frame only in a broken call).
     private var channel = 0
 
-    public init(rate: Int, channels: Int, framesPerWindow: Int, weighting: FrequencyWeighting) {
+    /// `bands`: octave centre frequencies whose levels each window also gives (see `OctaveBand`).
+    public init(rate: Int, channels: Int, framesPerWindow: Int, weighting: FrequencyWeighting, bands: [Double] = []) {
         self.framesPerWindow = max(framesPerWindow, 1)
         self.channels = max(channels, 1)
         self.weighting = weighting
         filters = weighting == .a ? Array(repeating: AWeightingFilter(rate: Double(rate)), count: self.channels) : []
+        bandCount = bands.count
+        let perChannel = bands.map { OctaveBand.filter(centreHz: $0, rate: Double(rate)) }
+        bandFilters = (0..<self.channels).flatMap { _ in perChannel }
+        bandSums = Array(repeating: 0, count: bands.count)
+        bandLevels = Array(repeating: Self.floorDB, count: bands.count)
     }
 
-    /// Adds interleaved samples; calls `emit` for each window they complete, in order.
-    public mutating func add(_ samples: UnsafeBufferPointer<Int16>, _ emit: (SoundLevelWindow) -> Void) {
+    /// Adds interleaved samples; calls `emit` for each window they complete, in order, with the
+    /// window and its band levels in dBFS (in the order of `bands`; the array is reused).
+    public mutating func add(_ samples: UnsafeBufferPointer<Int16>, _ emit: (SoundLevelWindow, [Double]) -> Void) {
         let scale = 1.0 / 32768
         for s in samples {
             let wide = Int32(s)
             let magnitude = wide < 0 ? -wide : wide
             if magnitude > peak { peak = magnitude }
             if s == .max || s == .min { clipped += 1 }
-            var x = Double(wide) * scale
+            let flat = Double(wide) * scale
+            var x = flat
             if weighting == .a { x = filters[channel].process(x) }
+            if bandCount > 0 {
+                let first = channel * bandCount
+                for b in 0..<bandCount {
+                    let y = bandFilters[first + b].process(flat)
+                    bandSums[b] += y * y
+                }
+            }
             sumOfSquares += x * x
             channel += 1
             if channel == channels {
                 channel = 0
                 frames += 1
-                if frames == framesPerWindow { emit(finishWindow()) }
+                if frames == framesPerWindow {
+                    let window = finishWindow()
+                    emit(window, bandLevels)
+                }
             }
         }
     }
@@ -150,6 +174,10 @@ public struct SoundLevelMeter: Sendable {
         let window = SoundLevelWindow(levelDBFS: Self.decibels(power: 2 * meanSquare),
                                       peakDBFS: Self.decibels(power: Double(peak) * Double(peak) / (32768.0 * 32768.0)),
                                       clippedSamples: clipped)
+        for b in 0..<bandCount {
+            bandLevels[b] = Self.decibels(power: 2 * bandSums[b] / Double(frames * channels))
+            bandSums[b] = 0
+        }
         sumOfSquares = 0; peak = 0; clipped = 0; frames = 0
         return window
     }
