@@ -111,10 +111,8 @@ public final class ADS1x15Source: Source, DeviceStateReporting, @unchecked Senda
             } catch {
                 reporter.update(pushingTo: sink) { $0.errors += 1 }
                 let delay = retry.next()
-                if reporter.lastState != false {
-                    log(.warning, "ads1x15 \(name): \(error); retrying in \(ConfigDuration(nanoseconds: delay)) (further failures are only counted)")
-                    reporter.report(up: false, device: portDescription, reason: error.description, to: sink)
-                }
+                reporter.reportRetrying(device: portDescription, reason: error.description, delay: delay,
+                                        source: "ads1x15 \(name)", log: log, to: sink)
                 SourcePacing.sleep(untilMonotonic: Clock.monotonicNanos() + delay, sink, stop)
             }
         }

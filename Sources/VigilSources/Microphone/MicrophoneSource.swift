@@ -122,10 +122,8 @@ public final class MicrophoneSource: Source, DeviceStateReporting, @unchecked Se
     private func fail(_ error: ALSAError, _ sink: ReadingSink, _ retry: inout Backoff, _ stop: StopSignal) {
         reporter.update(pushingTo: sink) { $0.errors += 1 }
         let delay = retry.next()
-        if reporter.lastState != false {
-            log(.warning, "microphone \(name): \(error); retrying in \(ConfigDuration(nanoseconds: delay)) (further failures are only counted)")
-            reporter.report(up: false, device: portDescription, reason: error.description, to: sink)
-        }
+        reporter.reportRetrying(device: portDescription, reason: error.description, delay: delay,
+                                source: "microphone \(name)", log: log, to: sink)
         SourcePacing.sleep(untilMonotonic: Clock.monotonicNanos() + delay, sink, stop)
     }
 }
