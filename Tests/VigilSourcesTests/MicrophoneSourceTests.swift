@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 @testable import VigilSources
@@ -69,6 +70,28 @@ import VigilCore
         #expect(down.reason.hasPrefix("hw:CARD=NoSuchCardVigil,DEV=0: snd_pcm_open: "))
         #expect(running.source.counters.errors >= 1 && running.source.counters.periods == 0)
         #expect(running.sink.readings.isEmpty)
+    }
+
+    /// A card that comes back (a USB microphone replugged): the first open fails with alsa-lib's
+    /// ENODEV, the one after the 1 s back-off opens the file device: down, then up, then levels.
+    @Test func aRepluggedCardComesBack() throws {
+        let file = Self.rawFile(SoundSignals.sine(hz: 1000, dbfs: -20, rate: 16000, frames: 16000 * 2))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let opens = Mutex(0), text = Self.filePCM(file)
+        let source = MicrophoneSource(unvalidated: MicrophoneSourceConfig(name: "mic", device: "vigiltest", weighting: .z)) { () throws(ALSAError) in
+            let n = opens.withLock { $0 += 1; return $0 }
+            if n == 1 { throw ALSAError(device: "vigiltest", call: "snd_pcm_open", code: -ENODEV) }
+            return try ALSACapture(device: "vigiltest", rate: 16000, channels: 1, periodFrames: 1600, localConfig: text)
+        }
+        let running = RunningSource(source)
+        #expect(waitUntil(60) { running.sink.count >= 4 })
+        #expect(running.stopAndJoin(within: 10))
+        #expect(Array(running.sink.changes.prefix(2)) == [
+            CollectingSink.Change(up: false, device: "vigiltest", reason: "vigiltest: snd_pcm_open: No such device"),
+            CollectingSink.Change(up: true, device: "vigiltest", reason: "capturing at 16000 Hz"),
+        ])
+        #expect(running.sink.values(channel: 0).prefix(2).allSatisfy { abs($0 - -20) < 0.01 })
+        #expect(running.source.counters.errors == 1)
     }
 
     /// A rate the file device cannot give is refused by alsa-lib's hw_params, named in the error.
