@@ -91,15 +91,18 @@ public final class MicrophoneSource: Source, DeviceStateReporting, @unchecked Se
             switch device.read(into: buffer, frames: frames, timeoutMillis: Self.waitMillis) {
             case .frames(let n):
                 guard n > 0 else { continue }
-                var clipped = 0
+                var clipped = 0, windows = 0
                 meter.add(UnsafeBufferPointer(start: buffer, count: n * config.channels)) { w, bands in
                     let mono = Clock.monotonicNanos(), wall = Clock.wallNanos()
                     sink.reading(channel: 0, value: w.levelDBFS + calibration, monoNanos: mono, wallNanos: wall)
                     sink.reading(channel: 1, value: w.peakDBFS, monoNanos: mono, wallNanos: wall)
                     for (i, level) in bands.enumerated() { sink.reading(channel: 2 + i, value: level, monoNanos: mono, wallNanos: wall) }
                     clipped += w.clippedSamples
+                    windows += 1
                 }
-                reporter.update(pushingTo: sink) { $0.periods += 1; $0.clipped += clipped }
+                // The counters travel with the windows, not with every period (ten times a second).
+                reporter.update { $0.periods += 1; $0.clipped += clipped }
+                if windows > 0 { reporter.push(to: sink) }
                 if reporter.lastState != true {
                     log(.info, "microphone \(name): capturing \(config.device) at \(config.rate) Hz")
                     reporter.report(up: true, device: portDescription, reason: "capturing at \(config.rate) Hz", to: sink)
