@@ -12,7 +12,7 @@ DEB_PACKAGING := dpkg-dev lintian systemd man-db
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate fuzz
+.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install install-fleet deb evaluate fuzz
 
 all: build
 
@@ -44,6 +44,11 @@ test: deps deps-packaging deps-test
 
 install: build
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh .build/release/vigil
+
+# The fleet receiver: binary, hardened unit, /etc/vigil/fleet.yaml, sysusers.d, tmpfiles.d (docs/fleet.md#systemd).
+install-fleet: deps
+	$(SWIFT) build -c release --product vigil-fleet
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install-fleet.sh .build/release/vigil-fleet
 
 # A .deb for this machine's architecture (static Swift runtime), in .build-deb/.
 deb: deps deps-packaging
