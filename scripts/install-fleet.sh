@@ -4,7 +4,7 @@
 #
 #   scripts/install-fleet.sh BINARY    with, from the environment (make passes them):
 #   DESTDIR=              staging root; when empty the files go live and the user is created
-#   PREFIX=/usr/local     BINDIR=$PREFIX/bin  LIBDIR=$PREFIX/lib  UNITDIR=$LIBDIR/systemd/system
+#   PREFIX=/usr/local     BINDIR=$PREFIX/bin  MANDIR=$PREFIX/share/man  LIBDIR=$PREFIX/lib  UNITDIR=$LIBDIR/systemd/system
 #                         SYSUSERSDIR=$LIBDIR/sysusers.d  TMPFILESDIR=$LIBDIR/tmpfiles.d
 #   SYSCONFDIR=/etc       the config goes to $SYSCONFDIR/vigil/fleet.yaml (an edited one is kept)
 set -euo pipefail
@@ -16,14 +16,17 @@ DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 BINDIR=${BINDIR:-$PREFIX/bin}
 LIBDIR=${LIBDIR:-$PREFIX/lib}
+MANDIR=${MANDIR:-$PREFIX/share/man}
 UNITDIR=${UNITDIR:-$LIBDIR/systemd/system}
 SYSUSERSDIR=${SYSUSERSDIR:-$LIBDIR/sysusers.d}
 TMPFILESDIR=${TMPFILESDIR:-$LIBDIR/tmpfiles.d}
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 umask 022
 
-install -d "$DESTDIR$BINDIR" "$DESTDIR$UNITDIR" "$DESTDIR$SYSUSERSDIR" "$DESTDIR$TMPFILESDIR" "$DESTDIR$SYSCONFDIR/vigil"
+install -d "$DESTDIR$BINDIR" "$DESTDIR$UNITDIR" "$DESTDIR$SYSUSERSDIR" "$DESTDIR$TMPFILESDIR" "$DESTDIR$SYSCONFDIR/vigil" \
+           "$DESTDIR$MANDIR/man1"
 install -m 0755 "$BIN" "$DESTDIR$BINDIR/vigil-fleet"
+install -m 0644 packaging/vigil-fleet.1 "$DESTDIR$MANDIR/man1/vigil-fleet.1"
 # The unit names the binary and the config by absolute path.
 sed -e "s#/usr/bin/vigil-fleet#$BINDIR/vigil-fleet#g" -e "s#/etc/vigil/#$SYSCONFDIR/vigil/#g" systemd/vigil-fleet.service \
   > "$DESTDIR$UNITDIR/vigil-fleet.service"

@@ -16,7 +16,8 @@ struct VigilFleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-fleet",
         abstract: "Receive Vigil gateways' events from an MQTT broker into a fleet store (SQLite).",
-        discussion: "Exit status 78 (EX_CONFIG) for bad options, so systemd does not restart-loop.")
+        discussion: "Exit status 78 (EX_CONFIG) for bad options, so systemd does not restart-loop. `vigil-fleet passwd NAME` makes a users-file line.",
+        version: VigilVersion.current)
 
     @Option(help: "A YAML config file (e.g. /etc/vigil/fleet.yaml) with these settings as snake_case keys; options given here win.")
     var config: String?

@@ -43,11 +43,35 @@ import VigilTestSupport
         let r = try #require(try Command.run(Repo.path("scripts/install-fleet.sh"), [FleetReceiverProcess.binary],
                                              environment: ["DESTDIR": root, "PREFIX": "/usr", "UNITDIR": "/lib/systemd/system"]))
         #expect(r.status == 0, "\(r)")
-        for file in ["/usr/bin/vigil-fleet", "/lib/systemd/system/vigil-fleet.service", "/etc/vigil/fleet.yaml",
+        for file in ["/usr/bin/vigil-fleet", "/usr/share/man/man1/vigil-fleet.1", "/lib/systemd/system/vigil-fleet.service", "/etc/vigil/fleet.yaml",
                      "/usr/lib/sysusers.d/vigil-fleet.conf", "/usr/lib/tmpfiles.d/vigil-fleet.conf"] {
             #expect(FileManager.default.fileExists(atPath: root + file), "\(file)")
         }
         #expect(Repo.read(root + "/lib/systemd/system/vigil-fleet.service") == Repo.read(Self.unit))
         #expect(Repo.read(root + "/etc/vigil/fleet.yaml") == Repo.read(Repo.path("packaging/fleet.yaml")))
+    }
+
+    /// scripts/build-fleet-deb.sh around the binary under test (`make deb-fleet` builds the static release one):
+    /// the second package's files, its conffile, its dependencies and maintainer scripts.
+    @Test func fleetPackageHoldsItsFiles() throws {
+        let out = try Repo.temporaryDirectory("fleet-deb")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try #require(try Command.run(Repo.path("scripts/build-fleet-deb.sh"), [],
+                                             environment: ["OUT": out, "FLEET_BIN": FleetReceiverProcess.binary, "VERSION": "0.1.0"]),
+                             "bash missing")
+        #expect(r.status == 0, "\(r)")
+        let deb = out + "/vigil-fleet_0.1.0_\(try #require(try Command.run("dpkg", ["--print-architecture"])).stdout.trimmingCharacters(in: .whitespacesAndNewlines)).deb"
+        let list = try #require(try Command.run("dpkg-deb", ["-c", deb]), "dpkg-deb missing (make deps-packaging)")
+        let files = Set(list.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map { String($0.dropFirst()) } })
+        for file in ["/usr/bin/vigil-fleet", "/lib/systemd/system/vigil-fleet.service", "/etc/vigil/fleet.yaml",
+                     "/usr/lib/sysusers.d/vigil-fleet.conf", "/usr/lib/tmpfiles.d/vigil-fleet.conf", "/usr/share/man/man1/vigil-fleet.1.gz",
+                     "/usr/share/doc/vigil-fleet/copyright", "/usr/share/doc/vigil-fleet/changelog.gz", "/usr/share/doc/vigil-fleet/fleet.md.gz"] {
+            #expect(files.contains(file), "\(file) not in the package")
+        }
+        #expect(try #require(try Command.run("dpkg-deb", ["-I", deb, "conffiles"])).stdout == "/etc/vigil/fleet.yaml\n")
+        let depends = try #require(try Command.run("dpkg-deb", ["-f", deb, "Depends"])).stdout
+        #expect(depends.contains("libsqlite3-0") && depends.contains("libmosquitto1") && depends.contains("init-system-helpers"))
+        let scripts = try #require(try Command.run("dpkg-deb", ["-I", deb])).stdout
+        #expect(scripts.contains("postinst") && scripts.contains("prerm") && scripts.contains("postrm"))
     }
 }
