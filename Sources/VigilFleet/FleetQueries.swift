@@ -26,6 +26,12 @@ public enum FleetView {
     }
     public struct Episode: Encodable, Sendable, Equatable {
         public var device: String, subject: String, episode: Int64, startSeq: Int64, started: String, detector: String, z: Double?
+        /// Absent until someone with the write role acknowledged the episode.
+        public var acknowledged: Acknowledgement?
+    }
+    /// Who acknowledged an open anomaly episode (a user or token name), when, and their note.
+    public struct Acknowledgement: Encodable, Sendable, Equatable {
+        public var by: String, at: String, note: String
     }
     public struct HealthProblem: Encodable, Sendable, Equatable {
         public var channel: String, check: String, startSeq: Int64, started: String
@@ -85,7 +91,8 @@ extension SQLiteFleetStore {
             let gaps = try Row.fetchAll(db, sql: "SELECT * FROM gaps WHERE device = ? ORDER BY first_seq", arguments: [name]).map {
                 FleetView.Gap(first: $0["first_seq"], last: $0["last_seq"], state: $0["state"], opened: Self.time($0["opened_ns"]))
             }
-            let episodes = try Row.fetchAll(db, sql: "SELECT * FROM open_episodes WHERE device = ? ORDER BY start_seq", arguments: [name])
+            let episodes = try Row.fetchAll(db, sql: "\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? ORDER BY o.start_seq",
+                                            arguments: [name])
                 .map(Self.episode)
             let health = try Row.fetchAll(db, sql: "SELECT * FROM health_problems WHERE device = ? ORDER BY start_seq", arguments: [name]).map {
                 FleetView.HealthProblem(channel: $0["channel"], check: $0["check_name"], startSeq: $0["start_seq"], started: Self.time($0["started_ns"]))
@@ -97,15 +104,29 @@ extension SQLiteFleetStore {
         }
     }
 
-    private static func episode(_ row: Row) -> FleetView.Episode {
-        FleetView.Episode(device: row["device"], subject: row["subject"], episode: row["episode"], startSeq: row["start_seq"],
-                          started: time(row["started_ns"]), detector: row["detector"], z: row["z"])
+    /// A row of `FleetSchema.episodesWithAcknowledgement`.
+    static func episode(_ row: Row) -> FleetView.Episode {
+        let by: String? = row["acknowledged_by"]
+        return FleetView.Episode(device: row["device"], subject: row["subject"], episode: row["episode"], startSeq: row["start_seq"],
+                                 started: time(row["started_ns"]), detector: row["detector"], z: row["z"],
+                                 acknowledged: by.map { FleetView.Acknowledgement(by: $0, at: time(row["acknowledged_ns"]), note: row["note"]) })
     }
 
     /// Open anomaly episodes of the whole fleet, oldest first.
     public func openEpisodes() throws -> [FleetView.Episode] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM open_episodes ORDER BY started_ns, device, subject").map(Self.episode)
+            try Row.fetchAll(db, sql: "\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map(Self.episode)
+        }
+    }
+
+    /// Acknowledges the open episode `episode` of `device`'s `subject` as `caller` at `now`, unless it is
+    /// acknowledged already (the first acknowledgement stays). The episode as it is then; nil when it is not open.
+    public func acknowledge(device: String, subject: String, episode: Int64, by caller: String, note: String,
+                            now: Int64) throws -> FleetView.Episode? {
+        try pool.write { db in
+            try db.execute(sql: FleetSchema.insertAcknowledgement, arguments: [caller, now, note, device, subject, episode])
+            return try Row.fetchOne(db, sql: "\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? AND o.subject = ? AND o.episode = ?",
+                                    arguments: [device, subject, episode]).map(Self.episode)
         }
     }
 

@@ -54,12 +54,12 @@ final class TemporaryDatabase {
     mutating func commit() throws -> CommitResult { try store.commit(state.takeChanges()) }
 
     @Test func oneFileInWALModeWithVersionedMigrations() throws {
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
         #expect(try db.rows("PRAGMA journal_mode") == [["wal"]])
         // Opening again applies nothing twice.
-        #expect(try SQLiteFleetStore(path: db.path).appliedMigrations() == ["v1"])
+        #expect(try SQLiteFleetStore(path: db.path).appliedMigrations() == ["v1", "v2"])
         #expect(try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name").map { $0[0] }
-                == ["counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
+                == ["acknowledgements", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
     }
 
     @Test mutating func eventsOnceDuplicatesCountedEpisodesHealthSources() throws {
