@@ -14,13 +14,19 @@ import VigilFleetCore
 /// | `GET /api/devices/{device}/hours/{channel}` | `{"hours":[…]}` hourly roll-ups with mean and std |
 /// | `GET /api/anomalies` | `{"open_episodes":[…]}` of the whole fleet |
 /// | `GET /api/counters` | `{"counters":{"received":…,"rejected.<code>":…}}` |
+/// | `GET /metrics` | Prometheus text format (FleetMetrics.swift) |
 /// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
     public let store: SQLiteFleetStore
     /// Change notices for the page's live updates (`/api/stream`), fed by the receiver after each commit.
     public let feed: ChangeFeed
 
-    public init(store: SQLiteFleetStore, feed: ChangeFeed = ChangeFeed()) { self.store = store; self.feed = feed }
+    /// `GET /metrics` when set.
+    public let metrics: FleetMetrics?
+
+    public init(store: SQLiteFleetStore, feed: ChangeFeed = ChangeFeed(), metrics: FleetMetrics? = nil) {
+        self.store = store; self.feed = feed; self.metrics = metrics
+    }
 
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
@@ -69,6 +75,7 @@ public struct FleetAPI: Sendable {
         router.get("/api/anomalies") { _, _ in try Self.json(["open_episodes": store.openEpisodes()]) }
         router.get("/api/counters") { _, _ in try Self.json(["counters": store.counters()]) }
         addPages(to: router)
+        metrics?.addRoute(to: router)
         return router
     }
 

@@ -39,9 +39,10 @@ struct VigilFleetCommand: ParsableCommand {
     var logLevel: String = "info"
     @Option(help: "Serve the read-only JSON API on HOST:PORT (loopback only for now), e.g. 127.0.0.1:8080.")
     var http: String?
+    @OptionGroup var alerts: WebhookOptions
 
     /// The settings these options give, or the reasons they cannot be used.
-    func settings() -> Result<ReceiverSettings, ConfigProblems> {
+    func settings() -> Result<(ReceiverSettings, WebhookTarget?), ConfigProblems> {
         var problems: [String] = []
         let endpoint = BrokerURL.parse(broker)
         if case .failure(let why) = endpoint { problems.append("--broker: \(why)") }
@@ -62,20 +63,22 @@ struct VigilFleetCommand: ParsableCommand {
         if let alive, alive.nanoseconds < 5_000_000_000 { problems.append("--keepalive: at least 5s (libmosquitto's minimum)") }
         if !(1...100_000).contains(maxBatch) { problems.append("--max-batch: 1 to 100000, got \(maxBatch)") }
         if let http, case .failure(let why) = HTTPAddress.parse(http) { problems.append("--http: \(why)") }
+        let webhook = alerts.target(&problems)
         if Logger.Level(rawValue: logLevel) == nil { problems.append("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error") }
         guard problems.isEmpty, case .success(let (host, port)) = endpoint, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
         }
-        return .success(ReceiverSettings(
+        return .success((ReceiverSettings(
             host: host, port: port, prefix: prefix, clientID: clientID, group: group,
             keepalive: Int32(alive.nanoseconds / 1_000_000_000), maxBatch: maxBatch,
-            retention: RetentionPolicy(events: events, rollups: rollups)))
+            retention: RetentionPolicy(events: events, rollups: rollups)), webhook))
     }
 
     func run() throws {
         let settings: ReceiverSettings
+        let webhook: WebhookTarget?
         switch self.settings() {
-        case .success(let s): settings = s
+        case .success(let s): (settings, webhook) = s
         case .failure(let p): exitWithConfigError(p.lines.joined(separator: "\n"))
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -91,17 +94,27 @@ struct VigilFleetCommand: ParsableCommand {
         do {
             store = try SQLiteFleetStore(path: db)
             receiver = try FleetReceiver(settings: settings, store: store, logger: logger)
+            if let webhook {
+                receiver.alerts = try AlertSender(target: webhook, store: store, capacity: alerts.webhookQueue, logger: logger)
+            }
         } catch {
             exitWithConfigError("vigil-fleet: \(error)")
         }
         logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(db)")
         let stop = StopFlag()
+        if let sender = receiver.alerts {
+            try sender.start()
+            logger.notice("alerts go to \(sender.target.shown) (\(sender.target.mode.rawValue))")
+        }
+        defer { receiver.alerts?.stop() }
         guard let http, case .success(let (host, port)) = HTTPAddress.parse(http) else {
             try startSignalWaiter(signals, logger) { stop.raise() }
             receiver.run(until: stop)
             return
         }
-        let api = FleetAPI(store: store)
+        let metrics = FleetMetrics(sender: receiver.alerts)
+        receiver.metrics = metrics
+        let api = FleetAPI(store: store, metrics: metrics)
         receiver.onCommit = { [feed = api.feed] devices in feed.publish(devices: devices) }
         try serve(receiver: receiver, api: api, host: host, port: port, stop: stop, signals: signals, logger: logger)
     }
