@@ -93,6 +93,31 @@ import VigilTestSupport
         #expect(alerts().map(\.id) == ["gw-1/offline/10/end"])
     }
 
+    /// Every connection state × every status message: only online → offline and offline → online raise.
+    @Test func everyStateAndStatus() {
+        let statuses = [FleetPayloads.birth("gw-1", first: 1), "online", FleetPayloads.will("gw-1"),
+                        FleetPayloads.cleanStop("gw-1", last: 0), "offline"]
+        let setups: [(ConnectionState, [String])] = [(.unknown, []), (.online, ["online"]), (.offline, ["online", "offline"])]
+        for (from, setup) in setups {
+            for (i, status) in statuses.enumerated() {
+                var s = FleetAlertTests()
+                for (t, p) in setup.enumerated() { s.send("gw-1/status", p, at: Int64(t)) }
+                _ = s.alerts()
+                #expect(s.state.devices["gw-1"]?.state ?? .unknown == from)
+                s.send("gw-1/status", status, at: 10)
+                let got = s.alerts().map { "\($0.kind.rawValue) \($0.phase.rawValue) \($0.name)" }
+                let expected: [String]
+                switch (from, i) {
+                case (.online, 2), (.online, 4): expected = ["offline start lost"]
+                case (.online, 3): expected = ["offline start clean"]
+                case (.offline, 0), (.offline, 1): expected = ["offline end lost"]
+                default: expected = []
+                }
+                #expect(got == expected, "from \(from), status \(i)")
+            }
+        }
+    }
+
     @Test mutating func aNewRunEndsWhatTheKilledRunLeftOpen() {
         send("gw-1/status", FleetPayloads.birth("gw-1", first: 1), at: 1)
         send("gw-1/health/temperature", FleetPayloads.health("gw-1", 1, "start"))

@@ -59,7 +59,7 @@ import VigilTestSupport
         let ok = hook.requests.filter { $0.status == 200 }
         let ids = ok.map { body in
             (try? JSONSerialization.jsonObject(with: Data(body.body.utf8)) as? [[String: Any]])?.first
-                .flatMap { ($0["annotations"] as? [String: String])?["vigil_id"] } ?? "?"
+                .flatMap { ($0["annotations"] as? [String: Any])?["vigil_id"] as? String } ?? "?"
         }
         #expect(ids == ["gw-1/anomaly/temperature/1/1/start", "gw-1/health/temperature/stuck/2/start", "gw-1/anomaly/temperature/1/1/end"])
         #expect(hook.requests.filter { $0.status == 500 }.allSatisfy { $0.body.contains("gw-1/anomaly/temperature/1/1/start") })
@@ -83,7 +83,7 @@ import VigilTestSupport
         try Self.pub(broker, "gw-9/status", FleetPayloads.birth("gw-9", first: 1001), retain: true)
         #expect(waitUntil(timeout: 60) { hook.requests.count >= 2 }, "\(fleet.stderr)")
         let bodies = hook.requests.map(\.body)
-        let offlineAt = bodies.first.flatMap { $0.range(of: #""starts_at":""#).map { String($0.upperBound...).prefix(24) } } ?? ""
+        let offlineAt = bodies.first.flatMap { b in b.range(of: #""starts_at":""#).map { String(b[$0.upperBound...].prefix(24)) } } ?? ""
         #expect(bodies.first == #"{"schema":1,"id":"gw-9/offline/\#(ns)/start","kind":"offline","phase":"start","device":"gw-9","subject":"","name":"lost","starts_at":"\#(offlineAt)"}"#)
         #expect(bodies.dropFirst().first?.hasPrefix(#"{"schema":1,"id":"gw-9/offline/\#(ns)/end","kind":"offline","phase":"end","device":"gw-9","subject":"","name":"lost","starts_at":"\#(offlineAt)","ends_at":""#) == true)
         #expect(bodies.dropFirst().first?.hasSuffix(#"","reason":"online"}"#) == true)

@@ -21,7 +21,7 @@ public final class WebhookServer: Sendable {
     private let stopped = Atomic<Bool>(false)
 
     public init(answer: Int = 200) throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw TestSupportError("socket: \(errno)") }
         var one: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -34,6 +34,7 @@ public final class WebhookServer: Sendable {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
         port = Int(UInt16(bigEndian: addr.sin_port))
+        self.listener = listener
         status.store(answer, ordering: .relaxed)
         Thread.detachNewThread { [self] in acceptLoop() }
     }
@@ -103,7 +104,7 @@ public final class WebhookServer: Sendable {
 /// `willTopic`, which the broker publishes when the client is SIGKILLed.
 public final class MQTTWillClient: Sendable {
     private let child: ChildProcess
-    private let output = Mutex<String>("")
+    private let output = LineCollector()
     private let port: Int
     private let pingTopic: String
 
@@ -116,16 +117,13 @@ public final class MQTTWillClient: Sendable {
             "--will-topic", willTopic, "--will-payload", willPayload, "--will-qos", "1", "--will-retain",
         ], stdout: out)
         try? out.fileHandleForWriting.close()
-        out.fileHandleForReading.readabilityHandler = { [output] h in
-            let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil } else { output.withLock { $0 += String(decoding: d, as: UTF8.self) } }
-        }
+        output.collect(from: out.fileHandleForReading)
     }
 
     /// Publishes pings to its own topic until it prints one: then it is connected and subscribed.
     public func waitConnected(timeout: Double = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
-        while !output.withLock({ $0.contains("ping") }) {
+        while !output.snapshot.contains(where: { $0.contains("ping") }) {
             guard child.isRunning, Date() < deadline else { throw TestSupportError("mosquitto_sub with a will did not connect") }
             try mqttPublish(port: port, topic: pingTopic, payload: "ping")
             usleep(100_000)
