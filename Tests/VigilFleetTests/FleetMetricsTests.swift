@@ -44,20 +44,21 @@ import VigilTestSupport
             return last.contains("vigil_fleet_messages_total 12") && last.contains("vigil_fleet_webhook_sent_total 3")
         }
         #expect(settled, "\(last.joined(separator: "\n"))\n\(fleet.stderr)")
+        // Gauges are doubles in the text format, counters integers.
         let values = last.filter { !$0.hasPrefix("#") && !$0.contains("_bucket") && !$0.contains("_sum") }.sorted()
         #expect(values == [
-            "vigil_fleet_devices 2",
-            "vigil_fleet_devices_online 2",
+            "vigil_fleet_devices 2.0",
+            "vigil_fleet_devices_online 2.0",
             "vigil_fleet_duplicates_total 1",
             "vigil_fleet_ingest_lag_seconds_count 6",
             "vigil_fleet_messages_total 12",
             "vigil_fleet_rejected_total 1",
-            "vigil_fleet_seqs_lost 1",
-            "vigil_fleet_seqs_skipped 994",
+            "vigil_fleet_seqs_lost 1.0",
+            "vigil_fleet_seqs_skipped 994.0",
             "vigil_fleet_stored_total 6",
             "vigil_fleet_webhook_dropped_total 0",
             "vigil_fleet_webhook_failed_total 0",
-            "vigil_fleet_webhook_queued 0",
+            "vigil_fleet_webhook_queued 0.0",
             "vigil_fleet_webhook_rejected_total 0",
             "vigil_fleet_webhook_sent_total 3",
         ])
