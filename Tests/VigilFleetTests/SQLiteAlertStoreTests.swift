@@ -5,20 +5,7 @@ import VigilFleetCore
 import VigilTestSupport
 
 /// Alerts in the SQLite store: written with their batch, once per id, handed out in order, finished once.
-@Suite struct SQLiteAlertStoreTests {
-    let db: TemporaryDatabase
-    let store: SQLiteFleetStore
-    var state = FleetState(decoder: MessageDecoder())
-
-    init() throws {
-        db = try TemporaryDatabase()
-        store = try SQLiteFleetStore(path: db.path)
-    }
-
-    mutating func send(_ topic: String, _ payload: String) {
-        state.ingest(topic: "vigil/" + topic, payload: Array(payload.utf8), retained: false, receivedNanos: 1_000)
-    }
-
+extension SQLiteStoreTests {
     @Test mutating func pendingInOrderOncePerIdThenDelivered() throws {
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
         send("gw-1/health/temperature", FleetPayloads.health("gw-1", 2, "start"))
