@@ -16,9 +16,8 @@ struct WebhookOptions: ParsableArguments {
 
     /// The target these options give (nil: no webhook), appending what is wrong to `problems`.
     func target(_ problems: inout [String]) -> WebhookTarget? {
-        guard let mode = WebhookMode(rawValue: webhookMode) else {
-            problems.append("--webhook-mode: '\(webhookMode)' is not vigil or alertmanager"); return nil
-        }
+        let mode = WebhookMode(rawValue: webhookMode) ?? .vigil
+        if WebhookMode(rawValue: webhookMode) == nil { problems.append("--webhook-mode: '\(webhookMode)' is not vigil or alertmanager") }
         if !(1...1_000_000).contains(webhookQueue) { problems.append("--webhook-queue: 1 to 1000000, got \(webhookQueue)") }
         guard let webhook else {
             if webhookHeaderFile != nil { problems.append("--webhook-header-file: needs --webhook") }

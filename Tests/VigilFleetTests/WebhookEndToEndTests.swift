@@ -90,4 +90,16 @@ import VigilTestSupport
         fleet.stop()
         #expect(hook.requests.count == 2)
     }
+
+    @Test func badWebhookOptionsExit78NamingEach() throws {
+        let fleet = try FleetReceiverProcess(["--db", "/nonexistent/fleet.db", "--webhook", "https://hooks.example/x",
+                                              "--webhook-mode", "pagerduty", "--webhook-header-file", "/nonexistent/header"],
+                                             waitForSubscription: false)
+        #expect(fleet.waitForExit(timeout: 60))
+        #expect(fleet.exitStatus == 78)
+        #expect(fleet.stderr == """
+            --webhook-mode: 'pagerduty' is not vigil or alertmanager
+            --webhook: https is not supported yet: give an http:// URL (a TLS-terminating relay on loopback)
+            """)
+    }
 }
