@@ -66,29 +66,34 @@ import VigilTestSupport
         #expect(second.stderr.contains("3 alerts pending for http://127.0.0.1:\(hook.port)/hook from before the restart"))
     }
 
+    /// The real agent on its simulator (three injected faults): each episode's start and end once; SIGKILLed,
+    /// its will raises offline; started again on the same state, its birth resolves it.
     @Test func aKilledGatewayRaisesOfflineAndItsReturnResolvesIt() throws {
         let broker = try MosquittoBroker()
         let db = try TemporaryDatabase()
         let hook = try WebhookServer()
         let fleet = try Self.receiver(broker, db, hook, id: "fleet-hook-offline")
-        let gateway = try MQTTWillClient(port: broker.port, clientID: "gw-9", willTopic: "vigil/gw-9/status", willPayload: FleetPayloads.will("gw-9"))
-        try gateway.waitConnected()
-        try Self.pub(broker, "gw-9/status", FleetPayloads.birth("gw-9", first: 1), retain: true)
-        #expect(try waitUntil(timeout: 60) { try db.rows("SELECT state FROM devices WHERE device = 'gw-9'") == [["online"]] })
-        gateway.kill()
-        #expect(waitUntil(timeout: 60) { hook.requests.count >= 1 }, "\(fleet.stderr)")
-        let since = try db.rows("SELECT state, state_since_ns FROM devices WHERE device = 'gw-9'")
-        #expect(since.first?.first == "offline")
-        let ns = since.first?.last ?? "?"
-        try Self.pub(broker, "gw-9/status", FleetPayloads.birth("gw-9", first: 1001), retain: true)
-        #expect(waitUntil(timeout: 60) { hook.requests.count >= 2 }, "\(fleet.stderr)")
-        let bodies = hook.requests.map(\.body)
-        let offlineAt = bodies.first.flatMap { b in b.range(of: #""starts_at":""#).map { String(b[$0.upperBound...].prefix(24)) } } ?? ""
-        #expect(bodies.first == #"{"schema":1,"id":"gw-9/offline/\#(ns)/start","kind":"offline","phase":"start","device":"gw-9","subject":"","name":"lost","starts_at":"\#(offlineAt)"}"#)
-        #expect(bodies.dropFirst().first?.hasPrefix(#"{"schema":1,"id":"gw-9/offline/\#(ns)/end","kind":"offline","phase":"end","device":"gw-9","subject":"","name":"lost","starts_at":"\#(offlineAt)","ends_at":""#) == true)
-        #expect(bodies.dropFirst().first?.hasSuffix(#"","reason":"online"}"#) == true)
+        let yaml = AgentToFleetTests.config(port: broker.port, device: "fleet-w")
+        let state = db.directory.appendingPathComponent("agent-state").path
+        func ids() -> [String] { hook.requests.map { String($0.body.split(separator: "\"")[5]) } }   // {"schema":1,"id":"…"
+        let agent = try VigilProcess(config: yaml, arguments: [], stateDirectory: state)
+        #expect(waitUntil(timeout: 60) { ids().filter { $0.contains("/anomaly/") && $0.hasSuffix("/end") }.count == 3 },
+                "\(ids())\n\(agent.stderr)\n\(fleet.stderr)")
+        agent.kill()
+        #expect(waitUntil(timeout: 60) { ids().contains { $0.hasPrefix("fleet-w/offline/") } }, "\(ids())\n\(fleet.stderr)")
+        let episodes = ids().filter { $0.contains("/anomaly/") }
+        #expect(episodes.count == 6 && Set(episodes).count == 6, "\(episodes)")
+        #expect(Set(episodes.map { $0.replacingOccurrences(of: "/start", with: "").replacingOccurrences(of: "/end", with: "") }).count == 3)
+        let offline = ids().filter { $0.hasPrefix("fleet-w/offline/") }
+        let since = try db.rows("SELECT state_since_ns FROM devices WHERE device = 'fleet-w' AND state = 'offline'")
+        #expect(offline == ["fleet-w/offline/\(since.first?.first ?? "?")/start"])
+        #expect(hook.requests.first { $0.body.contains("/offline/") }?.body.contains(#""kind":"offline","phase":"start","device":"fleet-w","subject":"","name":"lost""#) == true)
+
+        let again = try VigilProcess(config: yaml, arguments: [], stateDirectory: state)
+        #expect(waitUntil(timeout: 60) { ids().contains(offline[0].replacingOccurrences(of: "/start", with: "/end")) }, "\(again.stderr)")
         fleet.stop()
-        #expect(hook.requests.count == 2)
+        #expect(ids().filter { $0.hasPrefix("fleet-w/offline/") }.count == 2)
+        #expect(Set(ids()).count == ids().count)
     }
 
     @Test func badWebhookOptionsExit78NamingEach() throws {
