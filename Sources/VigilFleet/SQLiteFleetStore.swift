@@ -79,6 +79,7 @@ public final class SQLiteFleetStore: FleetStore {
             for s in c.sources {
                 try upsertSource.execute(arguments: [s.key.device, s.key.source, s.up, s.sinceNanos, s.path, s.reason, Int64(s.seq)])
             }
+            try insertAlerts(c.alerts, db)
             let conflicts = c.events.count - inserted
             let counters = try db.cachedStatement(sql: FleetSchema.addCounter)
             var deltas = c.rejections.map { ("rejected." + $0.key, $0.value) }
@@ -117,7 +118,9 @@ public final class SQLiteFleetStore: FleetStore {
             try db.execute(sql: "DELETE FROM summaries WHERE ts_ns < ?", arguments: [eventsBefore])
             let summaries = db.changesCount
             try db.execute(sql: "DELETE FROM summaries_hourly WHERE hour_ns < ?", arguments: [now - policy.rollups.nanoseconds])
-            return RetentionResult(events: events, summaries: summaries, rollups: db.changesCount)
+            let rollups = db.changesCount
+            try db.execute(sql: FleetSchema.expireAlerts, arguments: [eventsBefore])
+            return RetentionResult(events: events, summaries: summaries, rollups: rollups)
         }
     }
 }

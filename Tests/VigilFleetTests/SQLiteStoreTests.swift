@@ -54,12 +54,13 @@ final class TemporaryDatabase {
     mutating func commit() throws -> CommitResult { try store.commit(state.takeChanges()) }
 
     @Test func oneFileInWALModeWithVersionedMigrations() throws {
-        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(FleetSchema.migrations.map(\.id) == ["v1", "v2", "v3"])
         #expect(try db.rows("PRAGMA journal_mode") == [["wal"]])
         // Opening again applies nothing twice.
-        #expect(try SQLiteFleetStore(path: db.path).appliedMigrations() == ["v1", "v2"])
+        #expect(try SQLiteFleetStore(path: db.path).appliedMigrations() == ["v1", "v2", "v3"])
         #expect(try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name").map { $0[0] }
-                == ["acknowledgements", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
+                == ["acknowledgements", "alerts", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
     }
 
     @Test mutating func eventsOnceDuplicatesCountedEpisodesHealthSources() throws {
