@@ -17,6 +17,17 @@ import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, th
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def stop(proc, grace):
+    """SIGTERM, then SIGKILL after `grace` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,9 +87,8 @@ class Broker:
         raise RuntimeError("mosquitto did not listen within 30 s")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
+        if self.proc:
+            stop(self.proc, 30)
         self.proc = None
 
 
@@ -119,8 +129,7 @@ class Subscriber:
                     self.health = m
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop(self.proc, 10)
 
 
 def sample(pid):
@@ -266,6 +275,8 @@ def main():
     p.add_argument("--rss-limit-kib", type=int, default=None)
     p.add_argument("--out", default=".build-soak")
     args = p.parse_args()
+    # A parent (a test runner) may block SIGTERM; the brokers and the agent started here must get it.
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     try:
         s = run(args)
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:

@@ -17,8 +17,12 @@ struct SoakTests {
         soak.arguments = [Self.script, "--vigil", VigilProcess.binary, "--duration", "120", "--restart-every", "30",
                           "--outage", "5", "--sample-every", "2", "--warmup", "20", "--rate", "200", "--out", out]
         soak.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        soak.standardError = errors
         try soak.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         soak.waitUntilExit()
+        #expect(soak.terminationStatus != 2, "\(stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))
         let s = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let log = (try? String(contentsOfFile: out + "/agent.log", encoding: .utf8)) ?? ""
