@@ -4,6 +4,7 @@ import VigilTestSupport
 
 /// Every message the outbox's bounds drop is reported, exactly once, in a health message that reaches the
 /// broker: health reports are never dropped themselves, and while one waits the counts wait with it.
+/// (Before the fix, 30 of 101 drops were reported: the health messages were dropped with the events.)
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DropReportingTests {
     @Test func reportedDropsEqualTheSequenceNumbersThatNeverArrived() throws {
@@ -42,6 +43,7 @@ struct DropReportingTests {
         // Each drop reported once, and the drops are exactly the numbers that never arrived.
         #expect(reported == total, "\(health)")
         #expect(missing == total, "last_seq \(lastSeq), \(missing) seq(s) never arrived, \(total) reported dropped")
+        #expect(health.allSatisfy { $0["outbox_storage"] as? String == "disk" }, "\(health)")
     }
 
     static func health(_ messages: [MQTTSubscriber.Message]) -> [[String: Any]] {
