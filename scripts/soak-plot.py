@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Draws soak.csv (from scripts/soak.py) as an SVG: RSS, open fds and threads, outbox depth, against time,
+"""Draws soak.csv (from scripts/soak.py) as an SVG: RSS, anonymous RSS, open fds and threads, outbox depth, against time,
 with the broker's outages shaded. Stdlib only. Usage: scripts/soak-plot.py soak.csv soak.svg"""
 import csv, sys
 
@@ -42,8 +42,10 @@ def main():
         sys.exit("soak-plot: no samples")
     for r in rows:
         r["rss_mib"] = r["rss_kib"] / 1024
+        r["anon_mib"] = r.get("anon_kib", 0) / 1024
     tmax = max(rows[-1]["t_s"], 1)
     panels = [("RSS (MiB)", [("rss_mib", "RSS", "#1f77b4")]),
+              ("Anonymous RSS: heap and stacks (MiB)", [("anon_mib", "anon", "#ff7f0e")]),
               ("Open fds and threads", [("fds", "fds", "#2ca02c"), ("threads", "threads", "#9467bd")]),
               ("Outbox depth (events, from the health messages)", [("outbox_events", "outbox", "#d62728")])]
     height = TOP + len(panels) * (PANEL + GAP) + 20
