@@ -12,7 +12,7 @@ DEB_PACKAGING := dpkg-dev lintian systemd man-db
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate fuzz soak
+.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate fuzz
 
 all: build
 
@@ -50,7 +50,7 @@ deb: deps deps-packaging
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 
 clean:
-	rm -rf .build .build-deb .build-bench-e2e .build-fuzz .build-soak
+	rm -rf .build .build-deb .build-bench-e2e .build-fuzz
 
 # Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
 # the 34 recordings, first 400 rows of each as warm-up (docs/accuracy.md has the table).
@@ -92,8 +92,9 @@ fuzz: deps
 
 # Soak: the agent on the simulator (3 channels at 720 readings/s: 24 h at 10 Hz in an hour) through a real
 # mosquitto restarted every 5 minutes, for DURATION s (1 h unless given); RSS, fds, threads and outbox depth
-# every 10 s into .build-soak/soak.csv and soak.svg. Fails on a lost seq, a thread or fd more, or RSS
-# growing over 1 MiB after the 5-minute warm-up. docs/testing.md explains it.
+# every 10 s into .build/soak/soak.csv and soak.svg. Fails on a lost seq, a thread or fd more, or anonymous
+# RSS growing over 1 MiB after the 5-minute warm-up. docs/testing.md explains it.
+.PHONY: soak
 SOAK_SECONDS = $(if $(filter command line environment,$(origin DURATION)),$(DURATION),3600)
 soak: build
-	scripts/soak.py --vigil .build/release/vigil --duration $(SOAK_SECONDS) --rss-limit-kib 1024 --out .build-soak
+	scripts/soak.py --vigil .build/release/vigil --duration $(SOAK_SECONDS) --rss-limit-kib 1024 --out .build/soak

@@ -12,7 +12,7 @@ health messages report) into soak.csv, draws soak.svg, and checks the pass rule:
            median of the first tenth after the warm-up
 
 Stdlib only. Writes summary.json next to the CSV; exits 0 on pass, 1 on fail, 2 when it could not run.
-Usage: scripts/soak.py --vigil .build/release/vigil --duration 3600 --out .build-soak
+Usage: scripts/soak.py --vigil .build/release/vigil --duration 3600 --out .build/soak
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -46,7 +46,7 @@ mqtt:
   health_interval: 5s
   outbox: {{ sync: batch }}
 detector: {{ window: 120, warmup: 60, z_on: 6, z_off: 3, end_after: 5 }}
-summary: {{ interval: 10s }}
+summary: {{ interval: 1s }}
 log_level: notice
 sources:
   - kind: simulator
@@ -271,13 +271,13 @@ def main():
     p.add_argument("--vigil", required=True)
     p.add_argument("--duration", type=float, default=3600)
     p.add_argument("--rate", type=int, default=720, help="readings/s per channel (3 channels); 720 for 1 h = 24 h at 10 Hz")
-    p.add_argument("--spikes-per-hour", type=int, default=18000, help="temperature spikes (each an anomaly start and end)")
+    p.add_argument("--spikes-per-hour", type=int, default=3600, help="temperature spikes (each an anomaly start and end)")
     p.add_argument("--restart-every", type=float, default=300, help="seconds between broker restarts")
     p.add_argument("--outage", type=float, default=15, help="seconds the broker stays down")
     p.add_argument("--sample-every", type=float, default=10)
     p.add_argument("--warmup", type=float, default=300)
     p.add_argument("--rss-limit-kib", type=int, default=None)
-    p.add_argument("--out", default=".build-soak")
+    p.add_argument("--out", default=".build/soak")
     args = p.parse_args()
     # A parent (a test runner) may block SIGTERM; the brokers and the agent started here must get it.
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
