@@ -64,11 +64,14 @@ public final class EventPublisher: EventSink, Sendable {
         }
     }
 
-    /// Numbers, encodes and sends the agent's health report. Returns its number.
+    /// Numbers, encodes and sends the agent's health report, as `.health` whatever the encoder says (so no
+    /// queue drops the counts it carries). Returns its number.
     @discardableResult
     public func publish(_ health: AgentHealth) -> UInt64 {
         let seq = sequence.next()
-        sink.enqueue(encoder.message(for: health, seq: seq))
+        var message = encoder.message(for: health, seq: seq)
+        message.priority = .health
+        sink.enqueue(message)
         return seq
     }
 }

@@ -18,6 +18,8 @@ public struct HealthSnapshot: Sendable, Equatable {
     public var brokerConnects: Int
     /// Losses the outbox counted while recovering its files at start.
     public var recoveryLosses = RecoveryLossCounts()
+    /// Health reports still in the outbox (not yet acknowledged by the broker).
+    public var healthReportsHeld = 0
 
     public init(readings: Int, outboxEvents: Int, outboxBytes: Int, outboxStorage: AgentHealth.Storage,
                 droppedSummaries: Int, droppedEvents: Int, brokerConnected: Bool, brokerConnects: Int) {
@@ -32,6 +34,10 @@ public struct HealthSnapshot: Sendable, Equatable {
 /// health message (summaries and events separately), so every drop is reported upstream once. It goes
 /// through the outbox like any event, numbered in the device's sequence; the publisher's encoder writes
 /// the payload (`JSONPayloadEncoder.message(for: AgentHealth, seq:)` shows it).
+///
+/// Drop counts are never lost: a health report has priority `.health`, which the outbox's bounds never
+/// drop, and while one is still held (say the broker is away) the next is not sent: the drops since go
+/// into the first report after it is acknowledged. So the outbox holds at most one report.
 public final class HealthReporter: Service, Sendable {
     public let serviceName = "health reporter"
     private let publisher: EventPublisher
@@ -66,10 +72,14 @@ public final class HealthReporter: Service, Sendable {
         return health
     }
 
-    /// Publishes one health message now.
-    public func report() {
+    /// Publishes one health message now, unless the previous one is still in the outbox (then its counts
+    /// wait for the next report). Returns whether it published.
+    @discardableResult
+    public func report() -> Bool {
         let s = snapshot()
+        guard s.healthReportsHeld == 0 else { return false }
         publisher.publish(health(s, wallNanos: Clock.wallNanos(), monoNanos: Clock.monotonicNanos()))
+        return true
     }
 
     /// Starts the timer thread: the first report one interval after start.

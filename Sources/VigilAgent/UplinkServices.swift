@@ -68,6 +68,7 @@ extension HealthSnapshot {
                   outboxStorage: o.storage == .disk ? .disk : .memory,
                   droppedSummaries: o.droppedSummaries, droppedEvents: o.droppedEvents,
                   brokerConnected: u.connected, brokerConnects: u.connects)
+        healthReportsHeld = o.healthReports
         let lost = o.recoveryLosses
         recoveryLosses = RecoveryLossCounts(records: lost.damagedRecords + lost.impossibleIDs, damagedBytes: lost.damagedBytes,
                                             filesSetAside: lost.segmentsSetAside)

@@ -27,6 +27,8 @@ struct OutboundQueue {
     private(set) var inflightCount = 0
     /// Live summaries (for the drop policy: skip the scan when there are none).
     private(set) var summaries = 0
+    /// Live health reports (never dropped: the reporter waits while one is held).
+    private(set) var healthReports = 0
     /// No droppable summary / event has an id below these.
     private var summaryHint: UInt64 = 0
     private var eventHint: UInt64 = 0
@@ -42,6 +44,7 @@ struct OutboundQueue {
         count += 1
         bytes += entry.size
         if entry.message.priority == .summary { summaries += 1 }
+        if entry.message.priority == .health { healthReports += 1 }
         if entry.inflight { inflightCount += 1 }
     }
 
@@ -73,6 +76,7 @@ struct OutboundQueue {
         bytes -= e.size
         holes += 1
         if e.message.priority == .summary { summaries -= 1 }
+        if e.message.priority == .health { healthReports -= 1 }
         if e.inflight { inflightCount -= 1 }
         while head < slots.count, slots[head] == nil { head += 1; holes -= 1 }
         if holes > 64 && holes > count { squeeze() }
@@ -130,7 +134,8 @@ struct OutboundQueue {
     }
 
     /// The entry the drop policy picks: the oldest waiting summary, else the oldest waiting event.
-    /// Entries in flight are not picked (their PUBACK may be on its way).
+    /// Entries in flight are not picked (their PUBACK may be on its way), nor health reports (they carry
+    /// the drop counts).
     mutating func dropCandidate() -> Entry? {
         if summaries > 0, let s = scanOldest(.summary, from: summaryHint) {
             summaryHint = s.id

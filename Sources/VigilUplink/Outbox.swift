@@ -14,7 +14,8 @@ import VigilCore
 ///   grow to twice `maxBytes` (removals cannot free space inside a file) the live entries are rewritten into
 ///   a fresh segment and the old files deleted.
 /// - Bounded by `maxEvents` and `maxBytes`: past either, the oldest waiting summary is dropped, else the
-///   oldest waiting event; drops are counted per kind.
+///   oldest waiting event; drops are counted per kind. Health reports are never dropped (they carry the
+///   counts); the reporter sends one at a time, so they add at most one entry past the bounds.
 /// - One process per directory: `open` takes `<dir>/lock` and throws `DirectoryInUse` (naming the holder's
 ///   pid) when another process has it.
 /// - Any disk failure (full, read-only, I/O error) logs one line and the
@@ -57,6 +58,8 @@ public final class Outbox: Sendable {
         public var events: Int
         public var bytes: Int
         public var inflight: Int
+        /// Health reports held (waiting or in flight): never dropped by the bounds.
+        public var healthReports: Int
         public var storage: Storage
         /// Dropped by the bounds (or appended after `close`), per kind, since start.
         public var droppedSummaries: Int
@@ -271,6 +274,7 @@ public final class Outbox: Sendable {
     public var stats: Stats {
         state.withLock { s in
             Stats(events: s.queue.count, bytes: s.queue.bytes, inflight: s.queue.index.inflightCount,
+                  healthReports: s.queue.index.healthReports,
                   storage: s.store?.writable == true ? .disk : .memory,
                   droppedSummaries: s.queue.droppedSummaries, droppedEvents: s.queue.droppedEvents,
                   appended: s.queue.appended, removed: s.queue.removed, recovered: s.recovered,

@@ -9,7 +9,8 @@ import VigilCore
 /// body      = 0x01 id:u64 priority:u8 qos:u8 retain:u8 topic-length:u16 topic payload    an entry
 ///           | 0x02 reason:u8 count:u32 (first-id:u64 last-id:u64){count}                   entries removed
 /// ```
-/// All integers little-endian. A record is written with one `write(2)`; a power cut can tear only the tail,
+/// All integers little-endian; priority is 0 summary, 1 event, 2 health (an unknown value reads as event).
+/// A record is written with one `write(2)`; a power cut can tear only the tail,
 /// which fails its length or checksum and is cut off at recovery. A damaged record in the middle (a bad
 /// sector) is skipped by searching for the next magic whose record checks out, so older and later records
 /// survive. An entry is live from its record until a removal record names its id; a segment file is deleted
@@ -54,7 +55,7 @@ enum OutboxFormat {
         let start = beginFrame(&out)
         out.append(entryType)
         putU64(id, into: &out)
-        out.append(message.priority == .summary ? 0 : 1)
+        out.append(UInt8(message.priority.rawValue))
         out.append(UInt8(clamping: max(0, message.qos)))
         out.append(message.retain ? 1 : 0)
         let topic = Array(message.topic.utf8)
@@ -207,7 +208,7 @@ enum OutboxFormat {
         case entryType:
             guard body.count >= 15 else { return nil }
             let id = readU64(body, 1)
-            let priority: OutboundMessage.Priority = body[9] == 0 ? .summary : .event
+            let priority = OutboundMessage.Priority(rawValue: Int(body[9])) ?? .event
             let qos = Int32(body[10])
             let retain = body[11] != 0
             let topicLength = Int(readU16(body, 12))

@@ -44,7 +44,7 @@ import VigilCore
         let m = encoder.message(for: h, seq: 40)
         #expect(text(m) == #"{"v":1,"device":"gw-1","seq":40,"type":"health","ts":"2026-11-23T11:41:00.123Z","uptime_s":3600,"readings":36000,"outbox_events":12,"outbox_bytes":3456,"outbox_storage":"disk","dropped_summaries":3,"dropped_events":0,"dropped_total":3,"mqtt":"connected","mqtt_connects":2}"#)
         #expect(m.topic == "vigil/gw-1/health")
-        #expect(m.qos == 1 && !m.retain && m.priority == .event)
+        #expect(m.qos == 1 && !m.retain && m.priority == .health)
         var down = h
         down.brokerConnected = false
         down.outboxStorage = .memory

@@ -55,4 +55,25 @@ import VigilCore
             "line/health: health 10 readings=30 dropped=0+0/6 disk",
         ])
     }
+
+    @Test func whileAReportIsHeldTheNextWaitsAndCarriesTheDropsSinceTheLastOneSent() {
+        let sink = Collector()
+        let publisher = EventPublisher(encoder: LineEncoder(), sink: sink, firstSeq: 1, logger: Logger(label: "test"))
+        var held = [Self.snapshot(readings: 10, droppedSummaries: 2, droppedEvents: 1),
+                    Self.snapshot(readings: 20, droppedSummaries: 9, droppedEvents: 4),
+                    Self.snapshot(readings: 30, droppedSummaries: 9, droppedEvents: 7),
+                    Self.snapshot(readings: 40, droppedSummaries: 12, droppedEvents: 7)]
+        // The broker is away: the first report stays in the outbox for the next two.
+        held[1].healthReportsHeld = 1
+        held[2].healthReportsHeld = 1
+        let handed = Mutex(held)
+        let reporter = HealthReporter(publisher: publisher, interval: ConfigDuration(nanoseconds: 60_000_000_000)) {
+            handed.withLock { $0.removeFirst() }
+        }
+        #expect([reporter.report(), reporter.report(), reporter.report(), reporter.report()] == [true, false, false, true])
+        #expect(sink.messages.map { "\($0.topic) \($0.priority): \(String(decoding: $0.payload, as: UTF8.self))" } == [
+            "line/health health: health 1 readings=10 dropped=2+1/3 disk",
+            "line/health health: health 2 readings=40 dropped=10+6/19 disk",
+        ])
+    }
 }

@@ -112,33 +112,6 @@ struct OutboxAgentTests {
             .compactMap { line in line.range(of: " seq=").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
     }
 
-    @Test func dropsAreCountedAndReportedInTheNextHealthMessage() throws {
-        let broker = try MosquittoBroker(persistent: true)
-        do {
-            let s = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"], clientID: "obx-health", persistentSession: true)
-            s.stop()
-        }
-        broker.stop()
-        // Room for 3 messages while the broker is away: summaries (one a second) and events overflow it.
-        let yaml = Self.config(port: broker.port, mqttExtra: "health_interval: 2s\noutbox: { max_events: 3 }",
-                               faults: "      - { kind: spike, channel: temperature, at: 1h, magnitude: 20 }")
-        let agent = try VigilProcess(config: yaml, arguments: [])
-        Thread.sleep(forTimeInterval: 5)
-        try broker.start()
-        let sub = try MQTTSubscriber(port: broker.port, topics: ["vigil/#"], clientID: "obx-health", persistentSession: true)
-        let health = sub.waitUntil(timeout: 15) { $0.filter { $0.topic == "vigil/obx/health" }.count >= 2 }
-            .filter { $0.topic == "vigil/obx/health" }.map(Self.json)
-        agent.terminate()
-        #expect(agent.waitForExit(timeout: 15))
-        #expect(health.count >= 2, "\(agent.stderr)")
-        let dropped = health.map { ($0["dropped_summaries"] as? Int ?? 0) + ($0["dropped_events"] as? Int ?? 0) }
-        let total = health.last?["dropped_total"] as? Int ?? -1
-        // Each drop is reported once: the per-message counts add up to the running total.
-        #expect(dropped.reduce(0, +) == total && total > 0, "\(health)")
-        #expect(health.allSatisfy { $0["type"] as? String == "health" && $0["outbox_storage"] as? String == "disk" })
-        #expect(agent.stderr.contains("outbox full"), "\(agent.stderr)")
-    }
-
     @Test func mqttsWithMutualTLSAndAPasswordFromTheCredentialsDirectory() throws {
         let pki = try TestCertificates()
         let ca = try pki.makeCA("ca")

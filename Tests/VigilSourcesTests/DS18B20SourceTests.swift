@@ -107,6 +107,11 @@ enum W1 {
         #expect(plain("85000\n") == .reset)
         #expect(plain("") == .empty)
         #expect(plain("x\n") == .garbage("not a number of m°C"))
+        // Past the 16-bit register (1/16 °C steps): refused, not passed on as a reading.
+        #expect(plain("2047937\n") == .celsius(2047.937))
+        #expect(plain("-2048000\n") == .celsius(-2048))
+        #expect(plain("999999999999999999\n") == .garbage("999999999999999999 m°C is outside a DS18B20's ±2048 °C register"))
+        #expect(plain("-2048001\n") == .garbage("-2048001 m°C is outside a DS18B20's ±2048 °C register"))
     }
 }
 

@@ -36,6 +36,17 @@ public final class VigilProcess: Sendable {
     public var stderr: String { errors.snapshot.joined(separator: "\n") }
     public var exitStatus: Int32 { child.exitStatus }
 
+    /// Waits until the log contains `text`, or `timeout` seconds passed; returns whether it does.
+    @discardableResult
+    public func waitForLog(_ text: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !stderr.contains(text) {
+            if Date() >= deadline { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+
     /// Waits for the process to exit, then (briefly) for the last lines it wrote to stderr.
     @discardableResult
     public func waitForExit(timeout: Double) -> Bool {

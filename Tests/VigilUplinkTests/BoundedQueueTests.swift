@@ -43,6 +43,19 @@ struct BoundedQueueTests {
         #expect(names(q) == ["E2"])
     }
 
+    @Test("a health report is never dropped: the bounds drop around it, and it alone may stand past them")
+    func healthIsNeverDropped() {
+        var q = BoundedQueue()
+        _ = q.admit([m("H1", .health), m("E1"), m("S1", .summary)], segment: 0, maxEvents: 3, maxBytes: .max)
+        let r = q.admit([m("E2"), m("E3")], segment: 0, maxEvents: 2, maxBytes: .max)
+        #expect(r.dropped.map(\.id) == [3, 2, 4])
+        #expect(names(q) == ["H1", "E3"] && q.index.healthReports == 1)
+        let alone = q.admit([m("E4")], segment: 0, maxEvents: 0, maxBytes: .max)
+        #expect(alone.dropped.map(\.id) == [5, 6] && names(q) == ["H1"])
+        #expect(q.droppedSummaries == 1 && q.droppedEvents == 4)
+        #expect(q.remove([1], asDropped: false) == [1] && q.index.healthReports == 0)
+    }
+
     @Test("remove counts acknowledgements and drops apart, ignores unknown ids, and empties segment counts")
     func remove() {
         var q = BoundedQueue()

@@ -22,6 +22,11 @@ struct OutboxTests {
                                payload: Array((name + pad).utf8), qos: 1, priority: priority)
     }
 
+    /// Every tenth a summary, every tenth (offset by five) a health report, the rest events.
+    private static func priority(_ i: Int) -> OutboundMessage.Priority {
+        i % 10 == 0 ? .summary : i % 10 == 5 ? .health : .event
+    }
+
     private func name(_ m: OutboundMessage) -> String {
         String(String(decoding: m.payload, as: UTF8.self).prefix { $0 != "x" })
     }
@@ -122,7 +127,7 @@ struct OutboxTests {
         let dir = try tempDir()
         do {
             let o = open(dir, sync: .batch)
-            for i in 0..<100 { o.append(message("m\(i)", i % 10 == 0 ? .summary : .event)) }
+            for i in 0..<100 { o.append(message("m\(i)", Self.priority(i))) }
             o.beginSession()
             let taken = (0..<40).compactMap { _ in o.next(backlogAllowed: true) }
             o.acknowledge(taken.prefix(30).map(\.id))
@@ -131,7 +136,8 @@ struct OutboxTests {
         let o = open(dir)
         #expect(o.stats.recovered == 70)
         #expect(o.messages.map(name) == (30..<100).map { "m\($0)" })
-        #expect(o.messages.map(\.priority) == (30..<100).map { $0 % 10 == 0 ? .summary : .event })
+        #expect(o.messages.map(\.priority) == (30..<100).map(Self.priority))
+        #expect(o.stats.healthReports == 7)
         o.append(message("new"))
         o.close()
         let third = open(dir)

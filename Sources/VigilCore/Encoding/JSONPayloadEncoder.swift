@@ -62,7 +62,7 @@ public struct JSONPayloadEncoder: PayloadEncoder {
             w.int("recovery_damaged_bytes", health.recoveryLosses.damagedBytes)
             w.int("recovery_files_set_aside", health.recoveryLosses.filesSetAside)
         }
-        return OutboundMessage(topic: healthTopic, payload: w.finish(), qos: 1, priority: .event)
+        return OutboundMessage(topic: healthTopic, payload: w.finish(), qos: 1, priority: .health)
     }
 
     /// Retained, QoS 1, on `statusTopic`:

@@ -132,6 +132,8 @@ public enum W1SlaveParser {
     public static func parseTemperature(_ bytes: some Collection<UInt8>) -> W1Reading {
         if bytes.allSatisfy(IIOParsing.isSpace) { return .empty }
         guard let milli = IIOParsing.milliValue(bytes) else { return .garbage("not a number of m°C") }
+        // The driver computes it from a signed 16-bit count of 1/16 °C: anything past that is not a reading.
+        guard milli >= -2_048_000 && milli <= 2_047_937 else { return .garbage("\(milli) m°C is outside a DS18B20's ±2048 °C register") }
         if milli == 85_000 { return .reset }
         return .celsius(IIOParsing.units(fromMilli: milli))
     }
