@@ -74,7 +74,7 @@ public struct VigilConfig: Sendable, Decodable {
 
     /// The effective detector settings of a channel: defaults, then its override.
     public func detectorSettings(forChannel name: String) -> DetectorSettings {
-        var s = detector.applied(to: DetectorSettings())
+        var s = detector.applied(to: DetectorSettings.defaults)
         if let o = channels[name] { s = o.applied(to: s) }
         return s
     }
@@ -98,7 +98,7 @@ public struct VigilConfig: Sendable, Decodable {
             issues.append(ConfigIssue(["device"], "must be non-empty and use only letters, digits, '.', '_' or '-', got '\(device)'"))
         }
         issues += mqtt.validate().map { ConfigIssue(["mqtt"] + $0.path, $0.message) }
-        let defaultProblems = detector.applied(to: DetectorSettings()).problems()
+        let defaultProblems = detector.applied(to: DetectorSettings.defaults).problems()
         for (field, message) in defaultProblems {
             issues.append(ConfigIssue(["detector"] + DetectorConfig.path(of: field), message))
         }
