@@ -154,6 +154,10 @@ public struct VigilConfig: Sendable, Decodable {
             if m.kind != nil { issues.append(ConfigIssue(path + ["kind"], "the multivariate detector has no kind (it is always T²)")) }
             if m.health != nil { issues.append(ConfigIssue(path + ["health"], "health checks are per channel: set them under channels or detector")) }
             if m.alpha != nil { issues.append(ConfigIssue(path + ["alpha"], "the multivariate detector uses a window, not alpha")) }
+            if m.spikes != nil { issues.append(ConfigIssue(path + ["spikes"], "the multivariate detector has one scale")) }
+            if m.falseAlarmsPerDay != nil {
+                issues.append(ConfigIssue(path + ["false_alarms_per_day"], "the multivariate detector takes z_on and z_off"))
+            }
             for (field, message) in m.applied(to: DetectorSettings.multivariateDefaults).problems() {
                 issues.append(ConfigIssue(path + DetectorConfig.path(of: field), message))
             }

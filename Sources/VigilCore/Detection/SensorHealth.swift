@@ -161,8 +161,10 @@ public struct HealthMonitor: Sendable {
     /// Runs every check on a finite reading.
     public mutating func process(_ x: Double, monoNanos: Int64, wallNanos: Int64) -> HealthVerdict {
         var v = HealthVerdict()
-        // A reading after a long silence: the dropout starts and ends here.
-        if checkDropout(monoNanos: monoNanos, wallNanos: wallNanos) { v.started.insert(.dropout) }
+        // A reading after a long silence: the dropout starts and ends here. Not the second reading
+        // when intervals count: its gap is what shows the cadence (a 5-minute channel is on time).
+        let firstGap = lastValidMono != nil && !cadence.isKnown && settings.dropoutIntervals != nil
+        if !firstGap && checkDropout(monoNanos: monoNanos, wallNanos: wallNanos) { v.started.insert(.dropout) }
         if open.contains(.dropout) { finish(.dropout, wall: wallNanos, into: &v) }
         if firstSeenMono == nil { firstSeenMono = monoNanos }
         cadence.note(monoNanos: monoNanos)
