@@ -58,6 +58,11 @@ struct Replay: ParsableCommand {
     @Option(help: "Also score the raw reading on a fast scale while smoothing (true/false).") var spikes: Bool?
     @Option(help: "Derive z_on/z_off from this many false alarms a day at the observed cadence.") var falseAlarmsPerDay: Double?
 
+    @Flag(help: "Suggest a false_alarms_per_day: replay each candidate budget and print their figures and a detector block.")
+    var tune = false
+    @Option(help: "With --tune and no labels: most episodes a day the suggested budget may raise on this history.")
+    var targetFalseAlarmsPerDay: Double = 1
+
     @Option(help: "Write the per-row CSV here instead of standard output (one input file).") var rows: String?
     @Option(help: "Write the episodes CSV here instead of standard error (one input file).") var episodes: String?
     @Option(help: "Draw the series, the band, episodes and labels as SVG here (several files: one SVG each, named FILE-<input>.svg).")
@@ -132,6 +137,13 @@ struct Replay: ParsableCommand {
         }
         if inputs.count > 1 && (rows != nil || episodes != nil) {
             exitWithConfigError("--rows and --episodes take one input file, got \(inputs.count)")
+        }
+        if tune {
+            guard targetFalseAlarmsPerDay > 0 && targetFalseAlarmsPerDay.isFinite else {
+                exitWithConfigError("--target-false-alarms-per-day: must be a number above 0, got \(targetFalseAlarmsPerDay)")
+            }
+            try runTune(inputs, options: options, settingsFor: settingsFor)
+            return
         }
         var pooled = Evaluation()
         for path in inputs {
