@@ -69,13 +69,17 @@ evaluate:
 	@vigil="$$($(SWIFT) build -c release --show-bin-path)/vigil"; \
 	run() { title="$$1"; shift; echo "== $$title: vigil replay SKAB $$*"; \
 	  "$$vigil" replay $(SKAB)/valve1 $(SKAB)/valve2 $(SKAB)/other --labels anomaly --exclude changepoint --warmup-rows 400 "$$@" 2>/dev/null | tail -n +2 || exit 1; }; \
-	run "default configuration"; \
-	run "zscore, smoothed (recommended for process data)" --smoothing 0.1 --z-on 4.5 --z-off 2.7; \
-	run "robust (median/MAD), smoothed" --detector robust --smoothing 0.1 --z-on 5 --z-off 3; \
-	run "ewma, smoothed" --detector ewma --smoothing 0.1; \
+	run "default configuration (two scales, 1 false alarm/day)"; \
+	run "zscore, smoothed, one scale (recommended for slow process data)" --spikes false --z-on 4.5 --z-off 2.7; \
+	run "zscore smoothed + t2" --multivariate; \
+	run "robust (median/MAD), smoothed, one scale" --detector robust --spikes false --z-on 5 --z-off 3; \
+	run "robust, two scales" --detector robust; \
+	run "ewma, smoothed, one scale" --detector ewma --spikes false --z-on 4 --z-off 2.5; \
+	run "ewma, two scales" --detector ewma; \
+	run "previous default configuration (raw readings, z 4 / 2.5)" --smoothing 1 --spikes false --z-on 4 --z-off 2.5; \
+	run "raw readings, 1 false alarm/day" --smoothing 1; \
 	run "t2 alone (multivariate)" --detector t2; \
-	run "zscore smoothed + t2" --smoothing 0.1 --z-on 4.5 --z-off 2.7 --multivariate; \
-	run "previous defaults (window 60, no hold-out)" --window 60 --hold-out 0
+	run "older defaults (window 60, no hold-out)" --window 60 --hold-out 0 --smoothing 1 --spikes false --z-on 4 --z-off 2.5
 
 # Per-reading cost and allocations of the hot path (ordo-one/benchmark; builds its own harness).
 bench: deps

@@ -74,6 +74,18 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // What a config without detector settings gets: two scales, thresholds from the budget and the
+    // learnt cadence, cadence-aware health.
+    Benchmark("ChannelDetector.process, default configuration (two scales, budget) (per reading)") { benchmark in
+        var d = ChannelDetector(settings: .defaults)
+        var t: Int64 = 0
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            t &+= 100_000_000
+            blackHole(d.process(readings[i & 4095], monoNanos: t, wallNanos: t))
+        }
+    }
+
     // Hotelling T² over 3 and 8 channels: one complete row (d readings) per iteration.
     for d in [3, 8] {
         Benchmark("MultivariateDetector.process, \(d) channels, window 600 (per row)") { benchmark in

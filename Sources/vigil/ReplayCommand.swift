@@ -55,6 +55,13 @@ struct Replay: ParsableCommand {
     @Option(help: "Anomalous readings kept out of the window per episode.") var holdOut: Int?
     @Option(help: "Weight of the newest reading in the smoothing pre-filter (1 = off).") var smoothing: Double?
     @Option(help: "ewma: weight of the newest reading (default 2/(window+1)).") var alpha: Double?
+    @Option(help: "Also score the raw reading on a fast scale while smoothing (true/false).") var spikes: Bool?
+    @Option(help: "Derive z_on/z_off from this many false alarms a day at the observed cadence.") var falseAlarmsPerDay: Double?
+
+    @Flag(help: "Suggest a false_alarms_per_day: replay each candidate budget and print their figures and a detector block.")
+    var tune = false
+    @Option(help: "With --tune and no labels: most episodes a day the suggested budget may raise on this history.")
+    var targetFalseAlarmsPerDay: Double = 1
 
     @Option(help: "Write the per-row CSV here instead of standard output (one input file).") var rows: String?
     @Option(help: "Write the episodes CSV here instead of standard error (one input file).") var episodes: String?
@@ -92,9 +99,11 @@ struct Replay: ParsableCommand {
         fromOptions.holdOut = holdOut
         fromOptions.smoothing = smoothing
         fromOptions.alpha = alpha
+        fromOptions.spikes = spikes
+        fromOptions.falseAlarmsPerDay = falseAlarmsPerDay
         let apply = fromOptions.applied(to:)
         let settingsFor: (String) -> DetectorSettings = { name in
-            apply(base?.detectorSettings(forChannel: name) ?? DetectorSettings())
+            apply(base?.detectorSettings(forChannel: name) ?? DetectorSettings.defaults)
         }
         if let p = settingsFor("").problems().first {
             exitWithConfigError("--\(p.field.replacing("_", with: "-").replacing(".size", with: "")): \(p.message)")
@@ -128,6 +137,13 @@ struct Replay: ParsableCommand {
         }
         if inputs.count > 1 && (rows != nil || episodes != nil) {
             exitWithConfigError("--rows and --episodes take one input file, got \(inputs.count)")
+        }
+        if tune {
+            guard targetFalseAlarmsPerDay > 0 && targetFalseAlarmsPerDay.isFinite else {
+                exitWithConfigError("--target-false-alarms-per-day: must be a number above 0, got \(targetFalseAlarmsPerDay)")
+            }
+            try runTune(inputs, options: options, settingsFor: settingsFor)
+            return
         }
         var pooled = Evaluation()
         for path in inputs {

@@ -17,7 +17,7 @@ import VigilCore
     }
 
     @Test func stuckStartsAfterTheConfiguredTimeAndEndsOnAChange() {
-        let h = HealthSettings(stuckAfter: .seconds(5), resolution: 0.25, dropoutAfter: nil)
+        let h = HealthSettings(stuckAfter: .seconds(5), resolution: 0.25, dropoutAfter: nil, stuckIntervals: nil)
         var d = ChannelDetector(settings: Self.settings(h))
         // changes of ≤ 0.25 are not changes: 20 … 20.25 is one flat run from t = 2
         let v = Self.run(&d, [19, 21, 20, 20.25, 20, 20.125, 20.25, 20, 20.25, 20, 22])

@@ -27,8 +27,12 @@ import VigilCore
         #expect(c.mqtt.broker == "mqtt://127.0.0.1:1999")
         #expect(c.mqtt.keepalive == .seconds(30))
         #expect(c.summary.interval == .seconds(60))
-        #expect(c.detectorSettings(forChannel: "temperature") == DetectorSettings(windowSize: 30, zOn: 5))
-        #expect(c.detectorSettings(forChannel: "humidity") == DetectorSettings(windowSize: 30, zOn: 6))
+        // z_on set: fixed thresholds over the two-scale defaults, no false-alarm budget
+        var expected = DetectorSettings.defaults
+        expected.windowSize = 30; expected.zOn = 5; expected.falseAlarmsPerDay = nil
+        #expect(c.detectorSettings(forChannel: "temperature") == expected)
+        expected.zOn = 6
+        #expect(c.detectorSettings(forChannel: "humidity") == expected)
         #expect(c.channelNames.map(\.name) == ["temperature", "humidity"])
     }
 
@@ -40,7 +44,7 @@ import VigilCore
 
     @Test func unknownFieldIsNamedWithItsLine() {
         let yaml = Self.good.replacing("  z_on: 5", with: "  z_onn: 5")
-        #expect(problems(yaml) == ["t.yaml:6:3: detector.z_onn: unknown field 'z_onn' (known: alpha, end_after, health, hold_out, kind, smoothing, std_floor, warmup, window, window_duration, z_off, z_on)"])
+        #expect(problems(yaml) == ["t.yaml:6:3: detector.z_onn: unknown field 'z_onn' (known: alpha, end_after, false_alarms_per_day, health, hold_out, kind, smoothing, spikes, std_floor, warmup, window, window_duration, z_off, z_on)"])
     }
 
     @Test func wrongTypeIsNamedWithItsLine() {

@@ -34,13 +34,36 @@ import VigilCore
         let t = c.detectorSettings(forChannel: "temperature")
         #expect(t.kind == .ewma && t.alpha == 0.05 && t.effectiveAlpha == 0.05)
         #expect(t.windowSize == 120 && t.holdOut == 30 && t.smoothing == 0.5)
-        #expect(t.health == HealthSettings(stuckAfter: .seconds(300), resolution: 0.1, dropoutAfter: nil, min: -40, max: 80, maxRate: 2))
+        #expect(t.health == HealthSettings(stuckAfter: .seconds(300), resolution: 0.1, dropoutAfter: nil, min: -40, max: 80, maxRate: 2,
+                                              stuckIntervals: nil, dropoutIntervals: nil))
         let h = c.detectorSettings(forChannel: "humidity")
         #expect(h.kind == .robust)
-        #expect(h.health == HealthSettings(stuckAfter: .seconds(300), resolution: 0.1, dropoutAfter: .seconds(120), min: 0, max: 100))
+        #expect(h.health == HealthSettings(stuckAfter: .seconds(300), resolution: 0.1, dropoutAfter: .seconds(120), min: 0, max: 100,
+                                              stuckIntervals: nil))  // an explicit stuck_after is fixed; dropout keeps its cadence default
         let m = try #require(c.multivariateSettings(forSource: "env"))
         #expect(m.windowSize == 400 && m.zOn == 5 && m.warmup == 100 && m.holdOut == 300)
         #expect(c.multivariateSettings(forSource: "other") == nil)
+    }
+
+    @Test func budgetSpikesAndCadenceKeysLoadAndZOnOverridesTheBudget() throws {
+        let c = try ConfigLoader.parse(Self.yaml.replacing("  smoothing: 0.5\n", with: "  smoothing: 0.5\n  false_alarms_per_day: 3\n  spikes: false\n")
+            .replacing("humidity: { health: { min: 0, max: 100 } }",
+                       with: "humidity: { z_on: 6, health: { dropout_after: 1m, dropout_intervals: 30, stuck_intervals: none } }"), file: "t.yaml")
+        let t = c.detectorSettings(forChannel: "temperature")
+        #expect(t.falseAlarmsPerDay == 3 && !t.spikes)
+        let h = c.detectorSettings(forChannel: "humidity")
+        #expect(h.falseAlarmsPerDay == nil && h.zOn == 6)
+        #expect(h.health.dropoutAfter == .seconds(60) && h.health.dropoutIntervals == 30 && h.health.stuckIntervals == nil)
+        let none = try ConfigLoader.parse(Self.yaml.replacing("detector:\n", with: "detector:\n  kind: zscore\n")
+            .replacing("  kind: robust\n", with: ""), file: "t.yaml")
+        #expect(none.detectorSettings(forChannel: "other").falseAlarmsPerDay == 1)
+    }
+
+    @Test func budgetAndIntervalMistakesAreNamed() {
+        #expect(problems(Self.yaml.replacing("smoothing: 0.5", with: "false_alarms_per_day: 0"))
+                == ["t.yaml:6:3: detector.false_alarms_per_day: must be a number above 0, got 0.0"])
+        #expect(problems(Self.yaml.replacing("resolution: 0.1 }", with: "resolution: 0.1, dropout_intervals: 0 }"))
+                == ["t.yaml:7:47: detector.health.dropout_intervals: must be a number of 1 or more, got 0.0"])
     }
 
     @Test func mistakesAreNamedWithTheirLines() {
@@ -66,7 +89,7 @@ import VigilCore
         let sink = Collect()
         let channels = [ChannelInfo(name: "temperature", unit: "°C"), ChannelInfo(name: "humidity", unit: "%RH")]
         var t = DetectorSettings(windowSize: 50, warmup: 10, stdFloor: 0.01, holdOut: 0)
-        t.health = HealthSettings(stuckAfter: nil, dropoutAfter: .seconds(5), max: 80)
+        t.health = HealthSettings(stuckAfter: nil, dropoutAfter: .seconds(5), max: 80, dropoutIntervals: nil)
         let h = DetectorSettings(windowSize: 50, warmup: 10, stdFloor: 0.01, holdOut: 0, health: HealthSettings(stuckAfter: nil, dropoutAfter: nil))
         let p = Pipeline(channels: channels, settings: [t, h], summaryInterval: .seconds(3600), sink: sink, source: "env",
                          multivariate: DetectorSettings(windowSize: 100, warmup: 30, stdFloor: 0.01, holdOut: 0))

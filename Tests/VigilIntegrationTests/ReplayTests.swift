@@ -64,6 +64,58 @@ import VigilTestSupport
         }
     }
 
+    /// `--tune` on a small fixture: two days of 5-minute readings with a 30-reading shift and a spike.
+    @Test func tunePrintsEachBudgetAndTheSuggestedBlock() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-tune-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var csv = "timestamp,temp,label\n"
+        for i in 0..<576 {
+            let tenths = 200 + i % 7 + (i == 400 ? 30 : 0) + ((200..<230).contains(i) ? 6 : 0)
+            let label = i == 400 || (200..<230).contains(i) ? 1 : 0
+            csv += "\(1_767_225_600 + 300 * i),\(tenths / 10).\(tenths % 10),\(label)\n"
+        }
+        let file = dir.appendingPathComponent("b.csv").path
+        try csv.write(toFile: file, atomically: true, encoding: .utf8)
+        func tune(_ args: [String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: VigilProcess.binary)
+            p.arguments = ["replay", file, "--tune"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            return text
+        }
+        #expect(try tune(["--labels", "label"]) == """
+            tune: 1 file(s), 576 rows, 2.00 days, labels label
+            false_alarms_per_day 0.1: episodes/day 1.00  F1 0.604  FAR 6.61%  MAR 6.45%
+            false_alarms_per_day 0.3: episodes/day 1.00  F1 0.604  FAR 6.61%  MAR 6.45%
+            false_alarms_per_day 1: episodes/day 1.00  F1 0.626  FAR 6.79%  MAR 0.00%
+            false_alarms_per_day 3: episodes/day 1.00  F1 0.585  FAR 8.07%  MAR 0.00%
+            false_alarms_per_day 10: episodes/day 1.00  F1 0.549  FAR 9.36%  MAR 0.00%
+            suggested: best F1 (one file: no held-out figure; give several files)
+            detector:
+              false_alarms_per_day: 1
+
+            """)
+        #expect(try tune(["--exclude", "label", "--target-false-alarms-per-day", "0.5"]) == """
+            tune: 1 file(s), 576 rows, 2.00 days
+            false_alarms_per_day 0.1: episodes/day 1.00
+            false_alarms_per_day 0.3: episodes/day 1.00
+            false_alarms_per_day 1: episodes/day 1.00
+            false_alarms_per_day 3: episodes/day 1.00
+            false_alarms_per_day 10: episodes/day 1.00
+            suggested: the most sensitive budget with at most 0.5 episode(s)/day on this (taken as normal) history
+            detector:
+              false_alarms_per_day: 0.1
+
+            """)
+    }
+
     /// The command on a real SKAB recording: every row out, and the exit status and messages of the CLI.
     @Test func cliOnARealRecording() throws {
         let skab = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/skab/valve1/0.csv").standardized.path

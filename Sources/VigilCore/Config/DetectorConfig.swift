@@ -11,12 +11,14 @@ public struct DetectorConfig: Sendable, Decodable {
     public var holdOut: Int?
     public var smoothing: Double?
     public var alpha: Double?
+    public var spikes: Bool?
+    public var falseAlarmsPerDay: Double?
     public var health: HealthConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, window, warmup, smoothing, alpha, health
+        case kind, window, warmup, smoothing, alpha, health, spikes
         case windowDuration = "window_duration", zOn = "z_on", zOff = "z_off", endAfter = "end_after", stdFloor = "std_floor"
-        case holdOut = "hold_out"
+        case holdOut = "hold_out", falseAlarmsPerDay = "false_alarms_per_day"
     }
 
     public init() {}
@@ -41,6 +43,8 @@ public struct DetectorConfig: Sendable, Decodable {
         holdOut = try c.decodeIfPresent(Int.self, forKey: .holdOut)
         smoothing = try c.decodeIfPresent(Double.self, forKey: .smoothing)
         alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
+        spikes = try c.decodeIfPresent(Bool.self, forKey: .spikes)
+        falseAlarmsPerDay = try c.decodeIfPresent(Double.self, forKey: .falseAlarmsPerDay)
         health = try c.decodeIfPresent(HealthConfig.self, forKey: .health)
     }
 
@@ -57,6 +61,11 @@ public struct DetectorConfig: Sendable, Decodable {
         if let v = holdOut { s.holdOut = v }
         if let v = smoothing { s.smoothing = v }
         if let v = alpha { s.alpha = v }
+        if let v = spikes { s.spikes = v }
+        if let v = falseAlarmsPerDay { s.falseAlarmsPerDay = v }
+        // An explicit z_on is the expert override: fixed thresholds, no budget (it wins over a
+        // false_alarms_per_day in the same block).
+        if zOn != nil { s.falseAlarmsPerDay = nil }
         if let h = health { s.health = h.applied(to: s.health) }
         return s
     }
@@ -80,6 +89,8 @@ public struct HealthConfig: Sendable, Decodable {
     public var min: Setting<Double>?
     public var max: Setting<Double>?
     public var maxRate: Setting<Double>?
+    public var stuckIntervals: Setting<Double>?
+    public var dropoutIntervals: Setting<Double>?
 
     /// A value, or `none` (the check is off).
     public enum Setting<T: Decodable & Sendable>: Sendable, Decodable {
@@ -96,6 +107,7 @@ public struct HealthConfig: Sendable, Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case resolution, min, max
         case stuckAfter = "stuck_after", dropoutAfter = "dropout_after", maxRate = "max_rate"
+        case stuckIntervals = "stuck_intervals", dropoutIntervals = "dropout_intervals"
     }
 
     public init() {}
@@ -109,13 +121,19 @@ public struct HealthConfig: Sendable, Decodable {
         min = try c.decodeIfPresent(Setting<Double>.self, forKey: .min)
         max = try c.decodeIfPresent(Setting<Double>.self, forKey: .max)
         maxRate = try c.decodeIfPresent(Setting<Double>.self, forKey: .maxRate)
+        stuckIntervals = try c.decodeIfPresent(Setting<Double>.self, forKey: .stuckIntervals)
+        dropoutIntervals = try c.decodeIfPresent(Setting<Double>.self, forKey: .dropoutIntervals)
     }
 
     public func applied(to base: HealthSettings) -> HealthSettings {
         var h = base
-        if let v = stuckAfter { h.stuckAfter = v.optional }
+        // An explicit duration means that duration, as before the cadence-aware defaults …
+        if let v = stuckAfter { h.stuckAfter = v.optional; h.stuckIntervals = nil }
         if let v = resolution { h.resolution = v }
-        if let v = dropoutAfter { h.dropoutAfter = v.optional }
+        if let v = dropoutAfter { h.dropoutAfter = v.optional; h.dropoutIntervals = nil }
+        // … unless intervals are given too: then it is their floor.
+        if let v = stuckIntervals { h.stuckIntervals = v.optional }
+        if let v = dropoutIntervals { h.dropoutIntervals = v.optional }
         if let v = min { h.min = v.optional }
         if let v = max { h.max = v.optional }
         if let v = maxRate { h.maxRate = v.optional }

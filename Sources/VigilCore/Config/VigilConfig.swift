@@ -74,7 +74,7 @@ public struct VigilConfig: Sendable, Decodable {
 
     /// The effective detector settings of a channel: defaults, then its override.
     public func detectorSettings(forChannel name: String) -> DetectorSettings {
-        var s = detector.applied(to: DetectorSettings())
+        var s = detector.applied(to: DetectorSettings.defaults)
         if let o = channels[name] { s = o.applied(to: s) }
         return s
     }
@@ -98,7 +98,7 @@ public struct VigilConfig: Sendable, Decodable {
             issues.append(ConfigIssue(["device"], "must be non-empty and use only letters, digits, '.', '_' or '-', got '\(device)'"))
         }
         issues += mqtt.validate().map { ConfigIssue(["mqtt"] + $0.path, $0.message) }
-        let defaultProblems = detector.applied(to: DetectorSettings()).problems()
+        let defaultProblems = detector.applied(to: DetectorSettings.defaults).problems()
         for (field, message) in defaultProblems {
             issues.append(ConfigIssue(["detector"] + DetectorConfig.path(of: field), message))
         }
@@ -154,6 +154,10 @@ public struct VigilConfig: Sendable, Decodable {
             if m.kind != nil { issues.append(ConfigIssue(path + ["kind"], "the multivariate detector has no kind (it is always T²)")) }
             if m.health != nil { issues.append(ConfigIssue(path + ["health"], "health checks are per channel: set them under channels or detector")) }
             if m.alpha != nil { issues.append(ConfigIssue(path + ["alpha"], "the multivariate detector uses a window, not alpha")) }
+            if m.spikes != nil { issues.append(ConfigIssue(path + ["spikes"], "the multivariate detector has one scale")) }
+            if m.falseAlarmsPerDay != nil {
+                issues.append(ConfigIssue(path + ["false_alarms_per_day"], "the multivariate detector takes z_on and z_off"))
+            }
             for (field, message) in m.applied(to: DetectorSettings.multivariateDefaults).problems() {
                 issues.append(ConfigIssue(path + DetectorConfig.path(of: field), message))
             }

@@ -25,6 +25,10 @@ public struct Verdict: Sendable, Equatable {
     public var ended: Episode?
     /// The value that was scored: the reading, or its smoothed value when `smoothing` < 1.
     public var scored: Double = .nan
+    /// With `spikes`: z of the reading's step from the smoothed value (fast scale) and of the
+    /// smoothed value against the band (slow scale); `z` is the larger in magnitude. NaN otherwise.
+    public var zFast: Double = .nan
+    public var zSlow: Double = .nan
     /// The reading was anomalous and kept out of the window (`hold_out`).
     public var heldOut = false
     /// Health checks that started or ended on this reading.
@@ -35,8 +39,10 @@ public struct Verdict: Sendable, Equatable {
 }
 
 /// The per-channel detector: sensor health, an optional smoothing pre-filter, a baseline of the
-/// settings' kind (`ChannelBaseline`), the z-score with warm-up and a floor on the spread,
-/// hysteresis into episodes, a bounded hold-out of anomalous readings, and the running summary.
+/// settings' kind (`ChannelBaseline`), the z-score with warm-up and a floor on the spread, with
+/// `spikes` a second (fast) scale, thresholds fixed or derived from a false-alarm budget and the
+/// observed cadence, hysteresis into episodes, a bounded hold-out of anomalous readings, and the
+/// running summary.
 ///
 /// `process` is the hot path: it allocates nothing; O(1) for `zscore` and `ewma`, O(log² n) for `robust`.
 public struct ChannelDetector: Sendable {
@@ -52,12 +58,31 @@ public struct ChannelDetector: Sendable {
     private var tracker: EpisodeTracker
     private var smoothed = Double.nan
     private var heldInEpisode = 0
+    /// The fast scale: weighted mean and spread of the step x − (smoothed value before x).
+    public private(set) var steps: EwmaStats
+    /// The cadence the budget-derived thresholds were last computed for (0: not yet).
+    private var thresholdCadence: Int64 = 0
 
     public init(settings: DetectorSettings) {
         self.settings = settings
         baseline = ChannelBaseline(settings: settings)
         health = HealthMonitor(settings: settings.health)
         tracker = EpisodeTracker(zOn: settings.zOn, zOff: settings.zOff, endAfter: settings.endAfter)
+        steps = EwmaStats(alpha: 2 / (Double(settings.windowSize) + 1))
+    }
+
+    /// The |z| that opens an episode now (derived from the budget once the cadence is known).
+    public var zOn: Double { tracker.zOn }
+    public var zOff: Double { tracker.zOff }
+
+    /// With a budget, re-derives the thresholds when the cadence moved by more than 1/16 since.
+    private mutating func updateThresholds() {
+        guard let perDay = settings.falseAlarmsPerDay, health.cadence.isKnown else { return }
+        let c = health.cadence.intervalNanos
+        guard thresholdCadence == 0 || abs(c - thresholdCadence) > thresholdCadence / 16 else { return }
+        thresholdCadence = c
+        let on = FalseAlarmBudget.zOn(perDay: perDay, intervalNanos: c, scales: settings.scales)
+        tracker.setThresholds(zOn: on, zOff: on * FalseAlarmBudget.offRatio)
     }
 
     public var inEpisode: Bool { tracker.isOpen }
@@ -84,17 +109,26 @@ public struct ChannelDetector: Sendable {
             return v
         }
         baseline.evict(before: monoNanos)
+        updateThresholds()
         let s: Double
         if settings.smoothing >= 1 || smoothed.isNaN { s = value } else {
             s = settings.smoothing * value + (1 - settings.smoothing) * smoothed
         }
+        // The fast scale's step is taken from the smoothed value before this reading.
+        let step = settings.scales == 2 && !smoothed.isNaN ? value - smoothed : Double.nan
         smoothed = s
         var verdict = Verdict(state: .warmingUp, z: .nan, mean: .nan, std: .nan, started: nil, ended: nil)
         verdict.scored = s
         verdict.health = h
         if baseline.count >= settings.warmup {
             let score = baseline.score(s, wallNanos: wallNanos, floor: settings.stdFloor)
-            let z = score.z
+            var z = score.z
+            if !step.isNaN && steps.count >= settings.warmup {
+                let fast = (step - steps.mean) / max(steps.standardDeviation, settings.stdFloor)
+                verdict.zFast = fast
+                verdict.zSlow = z
+                if abs(fast) > abs(z) { z = fast }
+            }
             verdict.z = z
             verdict.mean = score.band.center
             verdict.std = score.band.spread
@@ -121,6 +155,7 @@ public struct ChannelDetector: Sendable {
             verdict.heldOut = true
         } else {
             baseline.learn(s, monoNanos: monoNanos, wallNanos: wallNanos)
+            if !step.isNaN { steps.push(step) }
         }
         summary.add(value, wallNanos: wallNanos, anomalous: verdict.state == .anomalous, episodeStarted: verdict.started != nil)
         return verdict

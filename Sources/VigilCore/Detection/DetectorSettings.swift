@@ -37,6 +37,13 @@ public struct DetectorSettings: Sendable, Hashable {
     public var smoothing: Double = 1
     /// `ewma` only: weight of the newest reading in the mean and variance; nil = 2 / (window + 1).
     public var alpha: Double? = nil
+    /// With `smoothing` < 1, also score each raw reading on a fast scale: its step from the smoothed
+    /// value, against the usual size of that step. A one-reading spike is then caught while the
+    /// smoothed (slow) scale catches sustained shifts; both feed one episode.
+    public var spikes: Bool = false
+    /// When set, z_on and z_off are derived from this budget and the channel's observed cadence
+    /// (`FalseAlarmBudget`) instead of `zOn` / `zOff`.
+    public var falseAlarmsPerDay: Double? = nil
     /// Sensor health checks, applied before the detector.
     public var health = HealthSettings()
 
@@ -44,12 +51,30 @@ public struct DetectorSettings: Sendable, Hashable {
 
     public init(kind: DetectorKind = .zscore, windowSize: Int = 600, windowDuration: ConfigDuration? = nil, warmup: Int = 20,
                 zOn: Double = 4.0, zOff: Double = 2.5, endAfter: Int = 5, stdFloor: Double = 1e-9,
-                holdOut: Int = 300, smoothing: Double = 1, alpha: Double? = nil, health: HealthSettings = HealthSettings()) {
+                holdOut: Int = 300, smoothing: Double = 1, alpha: Double? = nil, health: HealthSettings = HealthSettings(),
+                spikes: Bool = false, falseAlarmsPerDay: Double? = nil) {
         self.kind = kind
         self.windowSize = windowSize; self.windowDuration = windowDuration; self.warmup = warmup
         self.zOn = zOn; self.zOff = zOff; self.endAfter = endAfter; self.stdFloor = stdFloor
         self.holdOut = holdOut; self.smoothing = smoothing; self.alpha = alpha; self.health = health
+        self.spikes = spikes; self.falseAlarmsPerDay = falseAlarmsPerDay
     }
+
+    /// What a config without detector settings gets (and `vigil replay` without options): two
+    /// scales — the raw reading for spikes, a 0.1-smoothed value for shifts — and a budget of one
+    /// false alarm a day. See docs/detection.md "How the defaults were chosen".
+    public static var defaults: DetectorSettings {
+        var s = DetectorSettings()
+        s.smoothing = 0.1
+        s.spikes = true
+        s.falseAlarmsPerDay = 1
+        s.zOn = 4.5
+        s.zOff = 2.7
+        return s
+    }
+
+    /// Scales each reading is scored on: 2 with `spikes` over a smoothed value, else 1.
+    public var scales: Int { spikes && smoothing < 1 ? 2 : 1 }
 
     /// Defaults of a multivariate (T²) detector: a longer window, since a d×d covariance needs
     /// many more readings than a variance to settle.
@@ -76,13 +101,17 @@ public struct DetectorSettings: Sendable, Hashable {
         if holdOut < 0 { p.append(("hold_out", "must be 0 or more, got \(holdOut)")) }
         if !(smoothing > 0 && smoothing <= 1) { p.append(("smoothing", "must be above 0 and at most 1, got \(smoothing)")) }
         if let a = alpha, !(a > 0 && a <= 1) { p.append(("alpha", "must be above 0 and at most 1, got \(a)")) }
+        if let f = falseAlarmsPerDay, !(f.isFinite && f > 0) {
+            p.append(("false_alarms_per_day", "must be a number above 0, got \(f)"))
+        }
         p += health.problems().map { ("health.\($0.field)", $0.message) }
         return p
     }
 }
 
-/// Per-channel sensor health checks. A check that is nil is off. On by default: stuck after 10 min
-/// without any change, dropout after 2 min without a valid reading.
+/// Per-channel sensor health checks. A check that is nil is off. On by default, judged against the
+/// channel's observed cadence: stuck after 20 readings' time without any change, dropout after 10
+/// readings' time without a valid reading — never sooner than 10 min and 2 min.
 public struct HealthSettings: Sendable, Hashable {
     /// `stuck`: the value has not moved by more than `resolution` for this long.
     public var stuckAfter: ConfigDuration? = .seconds(600)
@@ -90,6 +119,10 @@ public struct HealthSettings: Sendable, Hashable {
     public var resolution: Double = 0
     /// `dropout`: no valid reading for this long.
     public var dropoutAfter: ConfigDuration? = .seconds(120)
+    /// When set, `stuck_after` and `dropout_after` are floors: the checks wait this many of the
+    /// channel's observed reading intervals if that is longer (once an interval was seen).
+    public var stuckIntervals: Double? = 20
+    public var dropoutIntervals: Double? = 10
     /// `out_of_range`: readings below `min` or above `max` (the sensor's physical range).
     public var min: Double? = nil
     public var max: Double? = nil
@@ -99,8 +132,10 @@ public struct HealthSettings: Sendable, Hashable {
     public init() {}
 
     public init(stuckAfter: ConfigDuration? = .seconds(600), resolution: Double = 0, dropoutAfter: ConfigDuration? = .seconds(120),
-                min: Double? = nil, max: Double? = nil, maxRate: Double? = nil) {
+                min: Double? = nil, max: Double? = nil, maxRate: Double? = nil,
+                stuckIntervals: Double? = 20, dropoutIntervals: Double? = 10) {
         self.stuckAfter = stuckAfter; self.resolution = resolution; self.dropoutAfter = dropoutAfter
+        self.stuckIntervals = stuckIntervals; self.dropoutIntervals = dropoutIntervals
         self.min = min; self.max = max; self.maxRate = maxRate
     }
 
@@ -115,6 +150,8 @@ public struct HealthSettings: Sendable, Hashable {
         if let hi = max, !hi.isFinite { p.append(("max", "must be a finite number")) }
         if let lo = min, let hi = max, lo.isFinite, hi.isFinite, lo >= hi { p.append(("max", "must be above min (\(lo)), got \(hi)")) }
         if let r = maxRate, !(r.isFinite && r > 0) { p.append(("max_rate", "must be a number above 0, got \(r)")) }
+        if let k = stuckIntervals, !(k.isFinite && k >= 1) { p.append(("stuck_intervals", "must be a number of 1 or more, got \(k)")) }
+        if let k = dropoutIntervals, !(k.isFinite && k >= 1) { p.append(("dropout_intervals", "must be a number of 1 or more, got \(k)")) }
         return p
     }
 }

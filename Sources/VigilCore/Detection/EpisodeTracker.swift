@@ -44,8 +44,8 @@ public struct Episode: Sendable, Equatable {
 /// Hysteresis from scores to episodes: |z| ≥ z_on opens one, |z| ≥ z_off keeps it going,
 /// `end_after` calm readings in a row close it. Shared by the per-channel and multivariate detectors.
 public struct EpisodeTracker: Sendable {
-    public let zOn: Double
-    public let zOff: Double
+    public private(set) var zOn: Double
+    public private(set) var zOff: Double
     public let endAfter: Int
     public private(set) var episodesTotal = 0
     private var open: OpenEpisode?
@@ -67,6 +67,11 @@ public struct EpisodeTracker: Sendable {
     }
 
     public var isOpen: Bool { open != nil }
+
+    /// New thresholds (a false-alarm budget re-derived for a new cadence); an open episode goes on.
+    public mutating func setThresholds(zOn: Double, zOff: Double) {
+        self.zOn = zOn; self.zOff = zOff
+    }
 
     public enum Step: Sendable, Equatable {
         case normal

@@ -86,6 +86,8 @@ public struct HealthMonitor: Sendable {
     private var ends: [HealthEnd]
     private var keptOut = [Int](repeating: 0, count: 4)
 
+    /// The channel's observed reading interval (what `stuck_intervals` and `dropout_intervals` count in).
+    public private(set) var cadence = CadenceEstimator()
     // dropout
     private var lastValidMono: Int64?
     private var lastValidWall: Int64 = 0
@@ -130,10 +132,22 @@ public struct HealthMonitor: Sendable {
         v.ended.insert(HealthChecks(check))
     }
 
+    /// The silence that makes a dropout now: `dropout_after`, or that many intervals if longer; nil when off.
+    public var dropoutNanos: Int64? { Self.limit(settings.dropoutAfter, intervals: settings.dropoutIntervals, cadence) }
+    /// The flat run that makes a stuck sensor now, likewise.
+    public var stuckNanos: Int64? { Self.limit(settings.stuckAfter, intervals: settings.stuckIntervals, cadence) }
+
+    private static func limit(_ floor: ConfigDuration?, intervals: Double?, _ cadence: CadenceEstimator) -> Int64? {
+        guard let floor = floor?.nanoseconds else { return nil }
+        guard let k = intervals, cadence.isKnown else { return floor }
+        let scaled = k * Double(cadence.intervalNanos)
+        return scaled < Double(Int64.max / 2) ? Swift.max(floor, Int64(scaled)) : Int64.max / 2
+    }
+
     /// Time-driven check (no reading needed): starts a dropout when the channel has been silent
-    /// for `dropout_after`. Returns whether one started now.
+    /// for `dropoutNanos`. Returns whether one started now.
     public mutating func checkDropout(monoNanos: Int64, wallNanos: Int64) -> Bool {
-        guard let after = settings.dropoutAfter?.nanoseconds, !open.contains(.dropout) else { return false }
+        guard let after = dropoutNanos, !open.contains(.dropout) else { return false }
         let firstSeen = firstSeenMono ?? monoNanos
         firstSeenMono = firstSeen
         let reference = lastValidMono ?? firstSeen
@@ -147,10 +161,13 @@ public struct HealthMonitor: Sendable {
     /// Runs every check on a finite reading.
     public mutating func process(_ x: Double, monoNanos: Int64, wallNanos: Int64) -> HealthVerdict {
         var v = HealthVerdict()
-        // A reading after a long silence: the dropout starts and ends here.
-        if checkDropout(monoNanos: monoNanos, wallNanos: wallNanos) { v.started.insert(.dropout) }
+        // A reading after a long silence: the dropout starts and ends here. Not the second reading
+        // when intervals count: its gap is what shows the cadence (a 5-minute channel is on time).
+        let firstGap = lastValidMono != nil && !cadence.isKnown && settings.dropoutIntervals != nil
+        if !firstGap && checkDropout(monoNanos: monoNanos, wallNanos: wallNanos) { v.started.insert(.dropout) }
         if open.contains(.dropout) { finish(.dropout, wall: wallNanos, into: &v) }
         if firstSeenMono == nil { firstSeenMono = monoNanos }
+        cadence.note(monoNanos: monoNanos)
         lastValidMono = monoNanos
         lastValidWall = wallNanos
 
@@ -190,7 +207,7 @@ public struct HealthMonitor: Sendable {
         goodMono = monoNanos
 
         // Stuck: no move beyond the resolution from the start of the current flat run.
-        if let after = settings.stuckAfter?.nanoseconds {
+        if let after = stuckNanos {
             if anchorValue.isNaN || abs(x - anchorValue) > settings.resolution {
                 anchorValue = x
                 anchorMono = monoNanos
