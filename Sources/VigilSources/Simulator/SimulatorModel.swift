@@ -60,7 +60,7 @@ import VigilCore
 ///
 /// ## Cost
 /// `step` does not allocate: the rings live in one buffer made at init. The only allocations after
-/// init are the `groundTruth` append when an occurrence starts (and, rarely, growing the list of
+/// init are the `groundTruth` append when an occurrence starts (at most `groundTruthLimit`; and, rarely, growing the list of
 /// active occurrences when more overlap than its reserved capacity).
 public struct SimulatorModel: Sendable {
     public let channels: [SimulatedChannel]
@@ -71,8 +71,12 @@ public struct SimulatorModel: Sendable {
     public let periodNanos: Int64
     /// Ticks done so far; the next `step` produces tick `tick`.
     public private(set) var tick: Int = 0
-    /// Faults injected so far, in the order they started.
+    /// Faults injected so far, in the order they started: the first `groundTruthLimit` of them, so that a
+    /// simulator left running for days (a soak) does not grow without bound.
     public private(set) var groundTruth: [InjectedFault] = []
+    /// Faults injected after `groundTruth` was full: counted, not listed.
+    public private(set) var faultsNotListed = 0
+    public static let groundTruthLimit = 4096
 
     private var processes: [ChannelProcess]
     private var steps: [Double]
@@ -175,10 +179,14 @@ public struct SimulatorModel: Sendable {
                     magnitude: f.magnitude, shift: f.shift,
                     frozen: processes[c].lastEmitted, hasFrozen: processes[c].hasEmitted))
                 earliestEnd = min(earliestEnd, last)
-                groundTruth.append(InjectedFault(
-                    kind: f.kind, channel: f.channelName, firstTick: k, lastTick: last,
-                    startNanos: offsetNanos(ofTick: k), endNanos: offsetNanos(ofTick: last),
-                    magnitude: f.magnitude))
+                if groundTruth.count < Self.groundTruthLimit {
+                    groundTruth.append(InjectedFault(
+                        kind: f.kind, channel: f.channelName, firstTick: k, lastTick: last,
+                        startNanos: offsetNanos(ofTick: k), endNanos: offsetNanos(ofTick: last),
+                        magnitude: f.magnitude))
+                } else {
+                    faultsNotListed += 1
+                }
                 schedule[i].drawNextArrival(periodNanos: periodNanos)
             }
             next = min(next, schedule[i].nextTick)

@@ -51,5 +51,8 @@ public final class SimulatorSource: Source {
         for f in m.groundTruth {
             log(.info, "simulator injected fault kind=\(f.kind.rawValue) channel=\(f.channel) from_s=\(Double(f.startNanos) / 1e9) to_s=\(Double(f.endNanos) / 1e9) magnitude=\(f.magnitude)")
         }
+        if m.faultsNotListed > 0 {
+            log(.info, "simulator injected \(m.faultsNotListed) more faults after the first \(SimulatorModel.groundTruthLimit) (counted, not listed)")
+        }
     }
 }
