@@ -130,6 +130,14 @@ public struct HealthMonitor: Sendable {
         v.ended.insert(HealthChecks(check))
     }
 
+    /// When `checkDropout` starts a dropout if no valid reading comes first: nil when dropouts are
+    /// not checked or one is open, `.min` before the first check.
+    public var dropoutDueMono: Int64? {
+        guard let after = settings.dropoutAfter?.nanoseconds, !open.contains(.dropout) else { return nil }
+        guard let reference = lastValidMono ?? firstSeenMono else { return .min }
+        return reference + after
+    }
+
     /// Time-driven check (no reading needed): starts a dropout when the channel has been silent
     /// for `dropout_after`. Returns whether one started now.
     public mutating func checkDropout(monoNanos: Int64, wallNanos: Int64) -> Bool {
