@@ -42,5 +42,7 @@ import VigilSources
         #expect(StopSignal.milliseconds(until: 10_000_000, from: 0) == 10)
         #expect(StopSignal.milliseconds(until: 5, from: 10) == 0)
         #expect(StopSignal.milliseconds(until: .max, from: 0) == .max)
+        #expect(StopSignal.milliseconds(until: .max, from: -5) == .max)
+        #expect(StopSignal.milliseconds(until: .min, from: 1_000) == 0)
     }
 }

@@ -67,8 +67,12 @@ public final class StopSignal: Sendable {
     }
 
     /// A `poll` timeout that reaches `deadline` (rounded up, so the wake-up is never early).
+    /// Far deadlines (`.max`: none) clamp to `Int32.max` milliseconds, past ones give 0.
     public static func milliseconds(until deadline: Int64, from now: Int64) -> Int32 {
-        let ns = max(0, deadline - now)
-        return Int32(clamping: (ns + 999_999) / 1_000_000)
+        guard deadline > now else { return 0 }
+        let (ns, overflow) = deadline.subtractingReportingOverflow(now)
+        if overflow { return .max }
+        let (ms, rest) = ns.quotientAndRemainder(dividingBy: 1_000_000)
+        return Int32(clamping: rest > 0 ? ms + 1 : ms)
     }
 }
