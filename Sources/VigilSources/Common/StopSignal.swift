@@ -17,14 +17,9 @@ public final class StopSignal: Sendable {
     static let fallbackSlice: Int64 = 100_000_000
 
     public init() {
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) != 0 { fds = [-1, -1] }
-        for fd in fds where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        fileDescriptor = fds[0]
-        writeFD = fds[1]
+        let fds = Pipes.makeNonBlocking()
+        fileDescriptor = fds?.read ?? -1
+        writeFD = fds?.write ?? -1
     }
 
     deinit {
