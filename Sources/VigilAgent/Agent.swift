@@ -10,6 +10,14 @@ import Glibc
 public protocol MessageSink: AnyObject, Sendable {
     /// Must not block: called from source threads.
     func enqueue(_ message: OutboundMessage)
+    /// Several at once, in order (one outbox write).
+    func enqueue(contentsOf messages: [OutboundMessage])
+}
+
+extension MessageSink {
+    public func enqueue(contentsOf messages: [OutboundMessage]) {
+        for m in messages { enqueue(m) }
+    }
 }
 
 /// Numbers events (one sequence per device, surviving restarts: see `SequenceNumbers`), encodes them
@@ -43,6 +51,21 @@ public final class EventPublisher: EventSink, Sendable {
         let message = encoder.encode(event, seq: seq)
         sink.enqueue(message)
         // Logged once the outbox holds it: a logged seq is never lost.
+        log(event, seq: seq)
+    }
+
+    /// A pipeline's burst: numbered in order, written to the outbox together, then logged.
+    public func emit(contentsOf events: [Event]) {
+        guard events.count > 1 else {
+            if let e = events.first { emit(e) }
+            return
+        }
+        let seqs = events.map { _ in sequence.next() }
+        sink.enqueue(contentsOf: events.indices.map { encoder.encode(events[$0], seq: seqs[$0]) })
+        for i in events.indices { log(events[i], seq: seqs[i]) }
+    }
+
+    private func log(_ event: Event, seq: UInt64) {
         switch event {
         case .anomalyStart(let c, let s):
             logger.notice("anomaly started", metadata: ["channel": "\(c.name)", "episode": "\(s.id)", "value": "\(s.value)", "z": "\(JSONWriter.rounded(s.z, places: 2))", "seq": "\(seq)"])

@@ -92,7 +92,7 @@ public final class HealthReporter: Service, Sendable {
                     report()
                     due += intervalNanos * max(1, (now - due) / intervalNanos + 1)
                 }
-                Clock.sleep(untilMonotonic: min(due, Clock.monotonicNanos() + 100_000_000))
+                stopSignal.sleep(untilMonotonic: due)
             }
         }
     }

@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// How far one source loop has got: a counter its own thread bumps on every reading and every idle
-/// call (sources call `idle` at least every 250 ms), read by the watchdog thread. A loop that hangs
+/// call (under a watchdog, sources call `idle` at least twice per check: `ProgressSink`), read by
+/// the watchdog thread. A loop that hangs
 /// stops the counter, and then `SystemdService` stops pinging systemd's watchdog.
 public final class SourceProgress: Sendable {
     public let source: String
@@ -52,11 +53,30 @@ final class ProgressSink: ReadingSink {
         pipeline.reading(channel: channel, value: value, monoNanos: monoNanos, wallNanos: wallNanos)
     }
 
+    /// The pipeline's next work, but at least every `progressInterval` under a systemd watchdog
+    /// (so an idle loop still shows progress), and the test hang's start.
+    func nextIdleDeadline(monoNanos: Int64) -> Int64 {
+        var due = pipeline.nextIdleDeadline(monoNanos: monoNanos)
+        if let every = Self.progressInterval { due = min(due, monoNanos + every) }
+        if let hang = hangAtMono { due = min(due, max(hang, monoNanos)) }
+        return due
+    }
+
+    /// Half the watchdog check interval when systemd expects pings, so every check sees a tick.
+    static let progressInterval: Int64? = {
+        let env = processEnvironment(["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"])
+        guard env["NOTIFY_SOCKET"]?.isEmpty == false, let interval = SystemdNotifier.watchdogInterval(environment: env) else { return nil }
+        return max(1_000_000, interval / 2)
+    }()
+
     func idle(monoNanos: Int64, wallNanos: Int64) {
         if let hang = hangAtMono, monoNanos >= hang { hangUntilStopped() }
         progress.tick()
         pipeline.idle(monoNanos: monoNanos, wallNanos: wallNanos)
     }
+
+    func beginBurst() { pipeline.beginBurst() }
+    func endBurst() { pipeline.endBurst() }
 
     func counters(_ counters: SourceCounters) { pipeline.counters(counters) }
 
@@ -65,7 +85,7 @@ final class ProgressSink: ReadingSink {
     }
 
     private func hangUntilStopped() {
-        while !stop.isRaised { Clock.sleep(untilMonotonic: Clock.monotonicNanos() + 50_000_000) }
+        stop.sleep(untilMonotonic: .max)
     }
 }
 
@@ -154,8 +174,8 @@ public final class SystemdService: Service, Sendable {
             let due = min(nextStatus, nextWatchdog ?? Int64.max)
             let now = Clock.monotonicNanos()
             if now < due {
-                // Short naps so `stopping()` never waits long for this thread.
-                Clock.sleep(untilMonotonic: min(due, now + 100_000_000))
+                // Until the next ping or status; `stop` wakes it at once.
+                stopSignal.sleep(untilMonotonic: due)
                 continue
             }
             if let w = nextWatchdog, now >= w, let interval = watchdogInterval {

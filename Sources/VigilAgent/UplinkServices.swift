@@ -58,7 +58,9 @@ extension MQTTUplink: Service {
 }
 
 /// Producers hand messages to the outbox; the uplink consumes from it (one-way flow).
-extension Outbox: MessageSink {}
+extension Outbox: MessageSink {
+    public func enqueue(contentsOf messages: [OutboundMessage]) { append(contentsOf: messages) }
+}
 extension MQTTUplink: MessageSink {}
 
 extension HealthSnapshot {

@@ -106,7 +106,10 @@ extension MQTTUplink {
             step(.tick(now: .now), client, connection)
             if connection.machine.isOver { break }
             var moreToSend = false
-            var sleepLimit = 1.0
+            // Connected, nothing else is due before a keepalive PINGREQ: waking every quarter keepalive
+            // sends it at most that late, well inside the broker's 1.5 × keepalive. Connecting: the
+            // CONNACK timeout is checked every second.
+            var sleepLimit = connection.machine.isConnected ? Double(settings.keepalive) / 4 : 1.0
             if connection.machine.isConnected {
                 switch pump(client, connection) {
                 case .idle: break
@@ -117,7 +120,7 @@ extension MQTTUplink {
             }
 
             // Sleep until the socket or `enqueue`/`shutdown` wakes us; libmosquitto's own select cannot be woken
-            // from another thread. At least once a second so mosquitto_loop can send keepalive PINGREQs.
+            // from another thread. At least every `sleepLimit` so mosquitto_loop can send keepalive PINGREQs.
             if !moreToSend {
                 // Announce the sleep before looking at the outbox, so an `enqueue` in between signals.
                 state.withLock { $0.sleeping = true }

@@ -330,7 +330,8 @@ public final class Outbox: Sendable {
         do {
             try syncer.start { [self] in
                 syncNow(upTo: nil)
-                state.withLock { retryDiskIfDue(&$0) }
+                // A disk that failed is retried every second until it works again.
+                return state.withLock { s in retryDiskIfDue(&s); return s.store.map { !$0.writable && $0.failedAt != nil } ?? false }
             }
         } catch {
             logger.error("outbox: could not start its sync thread (\(error)); syncing on every append instead")

@@ -31,9 +31,10 @@ final class OutboxSyncer: Sendable {
         gate.withLock { _ in body() }
     }
 
-    /// Starts the thread: `tick` runs soon after each append under `batch` (else at least once a second),
-    /// and every `interval` seconds under `.interval`. The thread holds `tick` until `stop`.
-    func start(_ tick: @escaping @Sendable () -> Void) throws(ThreadStartError) {
+    /// Starts the thread: `tick` runs soon after each append under `batch`, and every `interval` seconds
+    /// under `.interval`; besides, a second after start and then a second after each `tick` that
+    /// returned true (a failed disk to retry). The thread holds `tick` until `stop`.
+    func start(_ tick: @escaping @Sendable () -> Bool) throws(ThreadStartError) {
         let handle = try Threads.start { [self] in run(tick) }
         thread.withLock { $0 = handle }
     }
@@ -55,7 +56,8 @@ final class OutboxSyncer: Sendable {
 
     private var stopRequested: Bool { stopping.load(ordering: .sequentiallyConsistent) }
 
-    private func run(_ tick: () -> Void) {
+    private func run(_ tick: () -> Bool) {
+        var again = true
         while true {
             switch policy {
             case .interval:
@@ -64,10 +66,11 @@ final class OutboxSyncer: Sendable {
                     wakeup.wait(seconds: (deadline - ContinuousClock.now).seconds)
                 }
             default:
-                wakeup.wait(seconds: 1)
+                // Without a retry due, an idle outbox sleeps until an append or `stop` signals.
+                wakeup.wait(seconds: again || policy != .batch ? 1 : 86_400)
             }
             if stopRequested { return }
-            tick()
+            again = tick()
         }
     }
 }

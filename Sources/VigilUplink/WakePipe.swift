@@ -15,14 +15,9 @@ final class WakePipe: Sendable {
     private let writeFD: Int32
 
     init() {
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) != 0 { fds = [-1, -1] }
-        for fd in fds where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        readFD = fds[0]
-        writeFD = fds[1]
+        let fds = Pipes.makeNonBlocking()
+        readFD = fds?.read ?? -1
+        writeFD = fds?.write ?? -1
     }
 
     deinit {

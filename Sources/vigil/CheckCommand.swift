@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Validate a config file; exit 78 (EX_CONFIG) when it has problems.")
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate a config file; exit 78 (EX_CONFIG) when it has problems.")
 
     @Option(name: .shortAndLong, help: "Config file (YAML); /etc/vigil/vigil.yaml unless only --board is given.")
     var config: String?

@@ -4,6 +4,7 @@ import VigilSources
 
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "probe",
         abstract: "List serial ports and gpiochips with what the system knows about them, so you know what to put in the config.",
         discussion: "Serial ports: path, transport and USB VID:PID, manufacturer and product, serial number, and the name of a known ESP8266/Arduino USB bridge (CP210x, CH340, CH9102, FTDI, Arduino). Prefer /dev/serial/by-id/… paths or a `usb: { vid, pid, serial }` selector in the config: they survive re-plugging. GPIO: each gpiochip with its label (name chips by label in the config: numbers change between kernels), then each line with its name, direction, bias and the process using it.")
 

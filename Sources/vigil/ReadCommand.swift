@@ -12,6 +12,7 @@ import Glibc
 /// the agent, with no broker and no detector involved.
 struct Read: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "read",
         abstract: "Read the configured sensors and print each reading (no detectors, no MQTT): to check wiring.",
         discussion: "Each line: time, source, channel, value and unit. At the end, each source's counters (failed reads by kind, edges, lines) are printed. Exits after --count readings or --duration seconds, whichever comes first, or at SIGINT/SIGTERM.")
 

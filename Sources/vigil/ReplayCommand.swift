@@ -10,6 +10,7 @@ import Glibc
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "Run the detectors over recorded data (CSV): per-row verdicts, episodes, and with --labels the accuracy.",
         discussion: """
             One file: rows go to standard output (or --rows FILE), the episode list to standard error (or --episodes FILE).

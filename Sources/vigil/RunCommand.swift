@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the agent until SIGTERM, SIGINT or SIGHUP (no reload yet: a hangup stops it cleanly).")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent until SIGTERM, SIGINT or SIGHUP (no reload yet: a hangup stops it cleanly).")
 
     @Option(name: .shortAndLong, help: "Config file (YAML).")
     var config: String = "/etc/vigil/vigil.yaml"

@@ -8,6 +8,7 @@ import Glibc
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "simulate",
         abstract: "A virtual ESP8266: a pseudo-terminal printing simulated readings (with injected faults) in a serial line format.",
         discussion: "Prints the pty's path, then writes one line per tick until SIGINT/SIGTERM (or --duration). Point a `kind: serial` source at the path (or at --link). Channels, rate, seed and faults come from the first simulator source of --config, else from the defaults (temperature, humidity, sound; a spike on each about twice an hour).")
 

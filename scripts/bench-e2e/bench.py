@@ -3,7 +3,7 @@
 kv lines, through socat pty pairs, into one loopback mosquitto. Run by run.sh inside the venv.
 
 Settings (environment): LINES, ROUNDS, SEED, SCENARIOS (few, many), FEW_SHARE, MANY_SHARE,
-CALLGRIND_LINES (0: skip), CALLGRIND_AGENTS, RATES, RATE_SECONDS, IDLE_SECONDS, RUN_TIMEOUT,
+CALLGRIND_LINES (0: skip), CALLGRIND_AGENTS, PACED_AGENTS, RATES, RATE_SECONDS, IDLE_SECONDS, RUN_TIMEOUT,
 VIGIL_LOG_LEVEL. What each figure is and how it is taken: docs/performance.md.
 """
 import os
@@ -30,6 +30,7 @@ class Settings:
         self.shares = {"few": (float(ENV("FEW_SHARE", "0.001")), 6.0), "many": (float(ENV("MANY_SHARE", "0.04")), 3.0)}
         self.callgrind_lines = int(ENV("CALLGRIND_LINES", "50000"))
         self.callgrind_agents = ENV("CALLGRIND_AGENTS", "vigil python").split()
+        self.paced_agents = ENV("PACED_AGENTS", "vigil python").split()
         self.rates = [int(r) for r in ENV("RATES", "10 100").split()]
         self.rate_seconds = float(ENV("RATE_SECONDS", "30"))
         self.idle_seconds = float(ENV("IDLE_SECONDS", "20"))
@@ -206,9 +207,9 @@ def main():
                 results[scenario].append(row)
                 report.progress(scenario, row)
     cg = [callgrind(s, feed, port, agent) for agent in s.callgrind_agents] if s.callgrind_lines else []
-    rates = [paced(s, feed, port, agent, rate, s.rate_seconds) for rate in s.rates for agent in ("vigil", "python")]
+    rates = [paced(s, feed, port, agent, rate, s.rate_seconds) for rate in s.rates for agent in s.paced_agents]
     if s.idle_seconds > 0:
-        rates += [paced(s, feed, port, agent, 0, s.idle_seconds) for agent in ("vigil", "python")]
+        rates += [paced(s, feed, port, agent, 0, s.idle_seconds) for agent in s.paced_agents]
     report.table(s, results, cg, rates)
 
 

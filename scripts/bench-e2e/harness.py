@@ -1,6 +1,7 @@
 """The real parts the end-to-end benchmark runs on: a loopback mosquitto, a subscriber that stamps
 every message with its arrival time, socat pty pairs, and /proc readings of an agent process.
 Every wait is bounded in time and fails with a message that says what did not happen."""
+import json
 import os
 import select
 import signal
@@ -90,6 +91,16 @@ def start_broker(work):
     return p, port
 
 
+def status_state(payload):
+    """`online`/`offline`: the payload itself (the Python agent), or the `state` of Vigil's JSON status."""
+    if payload.startswith(b"{"):
+        try:
+            return json.loads(payload).get("state")
+        except ValueError:
+            return None
+    return payload.decode(errors="replace")
+
+
 class Feed:
     """`mosquitto_sub -F '%U %t %p'` on vigil/#: per device, when `online` arrived, whether
     `offline` did, the highest `source_lines` in a summary, and anomaly/summary counts."""
@@ -130,9 +141,10 @@ class Feed:
             d = self.device(topic[1])
             kind = topic[2]
             if kind == "status":
-                if payload == b"online" and d["online"] is None:
+                state = status_state(payload)
+                if state == "online" and d["online"] is None:
                     d["online"] = stamp
-                elif payload == b"offline":
+                elif state == "offline":
                     d["offline"] = True
             elif kind == "anomaly":
                 d["anomaly"] += 1

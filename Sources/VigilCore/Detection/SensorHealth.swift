@@ -144,6 +144,14 @@ public struct HealthMonitor: Sendable {
         return scaled < Double(Int64.max / 2) ? Swift.max(floor, Int64(scaled)) : Int64.max / 2
     }
 
+    /// When `checkDropout` starts a dropout if no valid reading comes first: nil when dropouts are
+    /// not checked or one is open, `.min` before the first check.
+    public var dropoutDueMono: Int64? {
+        guard let after = dropoutNanos, !open.contains(.dropout) else { return nil }
+        guard let reference = lastValidMono ?? firstSeenMono else { return .min }
+        return reference + after
+    }
+
     /// Time-driven check (no reading needed): starts a dropout when the channel has been silent
     /// for `dropoutNanos`. Returns whether one started now.
     public mutating func checkDropout(monoNanos: Int64, wallNanos: Int64) -> Bool {

@@ -39,14 +39,6 @@ public protocol DeviceStateReporting: AnyObject {
     var portDescription: String { get }
 }
 
-/// A flag raised once to ask threads to finish.
-public final class StopSignal: Sendable {
-    private let raised = Atomic<Bool>(false)
-    public init() {}
-    public func raise() { raised.store(true, ordering: .releasing) }
-    public var isRaised: Bool { raised.load(ordering: .acquiring) }
-}
-
 /// The two clocks every reading carries.
 public enum Clock {
     public static func monotonicNanos() -> Int64 { read(CLOCK_MONOTONIC) }

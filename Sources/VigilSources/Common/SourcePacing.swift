@@ -20,18 +20,18 @@ public struct Backoff: Sendable {
     public mutating func reset() { current = min }
 }
 
-/// Waiting between reads without going deaf: sleeps in slices of at most `slice` nanoseconds,
-/// calling `sink.idle` after each, until `deadline` or until `stop` is raised.
+/// Waiting between reads without going deaf: sleeps until `deadline`, waking only when the sink
+/// has time-driven work due (`ReadingSink.nextIdleDeadline`: a summary, a dropout check) to call
+/// `sink.idle`, and at once when `stop` is raised.
 enum SourcePacing {
-    static let slice: Int64 = 250_000_000
-
     /// Returns false when it ended because `stop` was raised.
     @discardableResult
     static func sleep(untilMonotonic deadline: Int64, _ sink: ReadingSink, _ stop: StopSignal) -> Bool {
         while !stop.isRaised {
             let now = Clock.monotonicNanos()
             if now >= deadline { return true }
-            Clock.sleep(untilMonotonic: min(deadline, now + slice))
+            // At least a millisecond, so a sink whose deadline does not move cannot make this spin.
+            stop.sleep(untilMonotonic: min(deadline, max(sink.nextIdleDeadline(monoNanos: now), now + 1_000_000)))
             sink.idle(monoNanos: Clock.monotonicNanos(), wallNanos: Clock.wallNanos())
         }
         return false

@@ -46,9 +46,34 @@ public final class LineParser {
     public let format: SerialLineFormat
     public let fields: [SerialFieldMapping]
     public var channelCount: Int { fields.count }
-    public internal(set) var counters = SerialParseCounters()
+    /// What changes per line, behind a pointer (`OwnedState`): no run-time exclusivity checks per
+    /// line and value. A parser is used by one thread (its source's).
+    private let hot: OwnedState<Hot>
+    private struct Hot {
+        var counters = SerialParseCounters()
+        var values: [Double]
+        /// Fields of this line that carried a number (finite or not) or JSON null.
+        var usable = 0
+    }
+    public internal(set) var counters: SerialParseCounters {
+        get { hot.value.counters }
+        _modify { yield &hot.value.counters }
+        set { hot.value.counters = newValue }
+    }
     /// This line's values, one per channel (valid after `.data`).
-    public internal(set) var values: [Double]
+    public internal(set) var values: [Double] {
+        get { hot.value.values }
+        _modify { yield &hot.value.values }
+        set { hot.value.values = newValue }
+    }
+    /// Channel `c`'s value of this line (the hot path's read: no copy of `values`).
+    @inline(__always) public func value(_ c: Int) -> Double { hot.value.values[c] }
+    /// Fields of this line that carried a number (finite or not) or JSON null.
+    var usable: Int {
+        get { hot.value.usable }
+        _modify { yield &hot.value.usable }
+        set { hot.value.usable = newValue }
+    }
     /// csv/semicolon: the columns in force (fixed, or from the last header); nil before a header.
     public internal(set) var columns: [String]?
     /// Unknown field names seen for the first time since the last call to `takeNewUnknownFields()`
@@ -68,8 +93,6 @@ public final class LineParser {
     let cellEnd: UnsafeMutableBufferPointer<Int>
     let scratch: UnsafeMutableBufferPointer<UInt8>
     var unknownSeen: [[UInt8]] = []
-    /// Fields of this line that carried a number (finite or not) or JSON null.
-    var usable = 0
 
     /// - Parameters:
     ///   - csvColumns: fixed columns for csv/semicolon; nil to learn them from a header line.
@@ -81,7 +104,7 @@ public final class LineParser {
         keys = fields.map { Array($0.field.utf8) }
         scales = fields.map(\.scale)
         offsets = fields.map(\.offset)
-        values = [Double](repeating: .nan, count: fields.count)
+        hot = OwnedState(Hot(values: [Double](repeating: .nan, count: fields.count)))
         numbers = NumberParser(capacity: self.maxLineLength)
         cellStart = .allocate(capacity: self.maxLineLength + 2)
         cellEnd = .allocate(capacity: self.maxLineLength + 2)
@@ -95,6 +118,7 @@ public final class LineParser {
     }
 
     deinit {
+        hot.free()
         numbers.deallocate()
         cellStart.deallocate()
         cellEnd.deallocate()
@@ -156,7 +180,10 @@ public final class LineParser {
     public static func isGarbage(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = line.count
         var i = 0
-        var scalars = 0
+        // Printable ASCII (nearly every line) in a tight loop first.
+        while i < n && line[i] &- 0x20 < 0x5F { i += 1 }
+        if i == n { return false }
+        var scalars = i
         var nonASCII = 0
         while i < n {
             let b = line[i]

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// Cuts a byte stream, arriving in chunks of any size, into lines.
 ///
 /// - A line ends at LF, CR or CRLF; CRLF is one line break even when the CR ends one chunk and the
@@ -13,16 +15,27 @@
 public final class LineSplitter {
     public let maxLineLength: Int
     /// Lines discarded for being longer than `maxLineLength`.
-    public private(set) var overlongLines = 0
+    public private(set) var overlongLines: Int {
+        get { state.value.overlongLines }
+        set { state.value.overlongLines = newValue }
+    }
     /// Bytes held of the current partial line (never more than `maxLineLength`).
     public var bufferedCount: Int { count }
 
     private let buffer: UnsafeMutableBufferPointer<UInt8>
-    private var count = 0
-    /// The last byte seen was CR: a LF right after it is part of the same break.
-    private var afterCR = false
-    /// Inside an overlong line: drop bytes up to the next break.
-    private var discarding = false
+    /// Behind a pointer (`OwnedState`): no run-time exclusivity checks per line; one thread feeds.
+    private let state = OwnedState(State())
+    private struct State {
+        var overlongLines = 0
+        var count = 0
+        /// The last byte seen was CR: a LF right after it is part of the same break.
+        var afterCR = false
+        /// Inside an overlong line: drop bytes up to the next break.
+        var discarding = false
+    }
+    private var count: Int { get { state.value.count } set { state.value.count = newValue } }
+    private var afterCR: Bool { get { state.value.afterCR } set { state.value.afterCR = newValue } }
+    private var discarding: Bool { get { state.value.discarding } set { state.value.discarding = newValue } }
 
     private static let lf: UInt8 = 0x0A
     private static let cr: UInt8 = 0x0D
@@ -33,7 +46,10 @@ public final class LineSplitter {
         buffer = .allocate(capacity: maxLineLength)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        state.free()
+    }
 
     /// Forgets the partial line and any break or discard in progress (not the counters).
     public func reset() {

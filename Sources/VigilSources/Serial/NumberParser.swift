@@ -16,10 +16,15 @@ struct NumberParser {
 
     func deallocate() { scratch.deallocate() }
 
-    private static let powersOf10: [Double] = (0...22).map { e in
-        var x = 1.0
-        for _ in 0..<e { x *= 10 }
-        return x
+    /// 10^e for 0 ≤ e ≤ 22, all exact in a Double. A switch, not a global array: reading a global
+    /// costs a lazy-initialisation check and a retain per number.
+    @inline(__always) static func powerOf10(_ e: Int) -> Double {
+        switch e {
+        case 0: 1; case 1: 1e1; case 2: 1e2; case 3: 1e3; case 4: 1e4; case 5: 1e5; case 6: 1e6; case 7: 1e7
+        case 8: 1e8; case 9: 1e9; case 10: 1e10; case 11: 1e11; case 12: 1e12; case 13: 1e13; case 14: 1e14
+        case 15: 1e15; case 16: 1e16; case 17: 1e17; case 18: 1e18; case 19: 1e19; case 20: 1e20; case 21: 1e21
+        default: 1e22
+        }
     }
 
     /// The number spelled by exactly `bytes` (no surrounding spaces), or nil when it is not one.
@@ -93,7 +98,7 @@ struct NumberParser {
         if mantissa == 0 { return negative ? -0.0 : 0.0 }
         if significant <= 15 && dropped == 0 && e10 >= -22 && e10 <= 22 {
             let m = Double(mantissa)  // exact below 2^53
-            let v = e10 >= 0 ? m * Self.powersOf10[e10] : m / Self.powersOf10[-e10]
+            let v = e10 >= 0 ? m * Self.powerOf10(e10) : m / Self.powerOf10(-e10)
             return negative ? -v : v
         }
         return slowParse(p, n)

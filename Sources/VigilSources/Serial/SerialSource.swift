@@ -46,10 +46,13 @@ public typealias SerialConfigError = SourceConfigError
 ///
 /// Real serial ports are opened through libserialport (rate, bits, parity, stop bits, flow
 /// control); pseudo-terminals and other devices libserialport refuses through termios. The
-/// device's descriptor is polled with a 250 ms timeout, so `sink.idle` runs at least that often
-/// and `stop` is seen within 250 ms. Bytes go through a `LineSplitter` and a `LineParser`; every
-/// data line delivers one value per channel (NaN for a missing field), stamped with the time the
-/// chunk that completed the line was read (monotonic and wall clock).
+/// device's descriptor is polled together with `stop`'s descriptor, with a timeout that ends
+/// when the sink's next time-driven work is due (`ReadingSink.nextIdleDeadline`), so an idle
+/// source does not wake up in between and `stop` is seen at once. Bytes go through a
+/// `LineSplitter` and a `LineParser`; every data line delivers one value per channel (NaN for a
+/// missing field), stamped with the time the chunk that completed the line was read (monotonic
+/// and wall clock). Each chunk is one burst (`ReadingSink.beginBurst`), so the events it caused
+/// reach the outbox in one write.
 ///
 /// When the device cannot be opened, or disappears (unplug, hang-up, pty closed, read error), the
 /// source closes it and tries again after `reopen_min`, doubling the delay up to `reopen_max`
@@ -65,8 +68,6 @@ public final class SerialSource: Source, DeviceStateReporting {
     private let log: Logger
     private let reporter: SourceReporter<SerialCounters>
 
-    /// Poll timeout: the longest time without `sink.idle`.
-    public static let pollMilliseconds: Int32 = 250
     static let readBufferSize = 4096
 
     /// Throws when `config.validate()` finds problems.
@@ -193,7 +194,10 @@ public final class SerialSource: Source, DeviceStateReporting {
         while !stop.isRaised {
             let readiness: SerialIO.Readiness
             do {
-                readiness = try SerialIO.poll(fd, device: device.path, timeoutMilliseconds: Self.pollMilliseconds)
+                // Asleep until bytes arrive, the sink's next time-driven work is due, or stop.
+                let now = Clock.monotonicNanos()
+                let timeout = StopSignal.milliseconds(until: sink.nextIdleDeadline(monoNanos: now), from: now)
+                readiness = try SerialIO.poll(fd, device: device.path, timeoutMilliseconds: timeout, orStop: stop)
             } catch {
                 return ("poll failed: \(error.message)", gotLines)
             }
@@ -216,12 +220,13 @@ public final class SerialSource: Source, DeviceStateReporting {
             if n < 0 { continue }
             let mono = Clock.monotonicNanos()
             let wall = Clock.wallNanos()
+            sink.beginBurst()
             splitter.feed(UnsafeBufferPointer(rebasing: bytes[0..<n])) { line in
                 gotLines = true
                 switch parser.parse(line) {
                 case .data:
                     for c in 0..<channelCount {
-                        sink.reading(channel: c, value: parser.values[c], monoNanos: mono, wallNanos: wall)
+                        sink.reading(channel: c, value: parser.value(c), monoNanos: mono, wallNanos: wall)
                     }
                 case .header:
                     if parser.columns != lastHeader {
@@ -237,9 +242,9 @@ public final class SerialSource: Source, DeviceStateReporting {
                     break
                 }
             }
-            let unknown = parser.takeNewUnknownFields()
-            if !unknown.isEmpty {
-                log(.info, "serial \(name): ignoring field(s) not in fields: \(unknown.joined(separator: ", "))")
+            sink.endBurst()
+            if !parser.newUnknown.isEmpty {
+                log(.info, "serial \(name): ignoring field(s) not in fields: \(parser.takeNewUnknownFields().joined(separator: ", "))")
             }
             let p = parser.counters
             let overlong = splitter.overlongLines

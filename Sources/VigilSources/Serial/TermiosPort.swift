@@ -166,15 +166,22 @@ public enum SerialIO {
     }
 
     /// `poll(2)` for POLLIN. POLLHUP/POLLERR with POLLIN still reads what is buffered first.
-    public static func poll(_ fd: Int32, device: String, timeoutMilliseconds: Int32) throws(SerialPortError) -> Readiness {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let rc = Glibc.poll(&p, 1, timeoutMilliseconds)
-        if rc < 0 {
-            if errno == EINTR { return .timeout }
-            throw .system(device, "poll")
+    /// A raised `stop` ends the wait as a timeout does.
+    public static func poll(_ fd: Int32, device: String, timeoutMilliseconds: Int32, orStop stop: StopSignal? = nil) throws(SerialPortError) -> Readiness {
+        let r: Int32
+        if let stop {
+            r = stop.wait(fd: fd, timeoutMilliseconds: timeoutMilliseconds)
+            if r < 0 { throw .system(device, "poll") }
+        } else {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let rc = Glibc.poll(&p, 1, timeoutMilliseconds)
+            if rc < 0 {
+                if errno == EINTR { return .timeout }
+                throw .system(device, "poll")
+            }
+            r = Int32(p.revents)
         }
-        if rc == 0 { return .timeout }
-        let r = Int32(p.revents)
+        if r == 0 { return .timeout }
         if r & Int32(POLLIN) != 0 { return .readable }
         if r & Int32(POLLNVAL) != 0 { return .hangup("descriptor closed") }
         if r & Int32(POLLERR) != 0 { return .hangup("device error") }
