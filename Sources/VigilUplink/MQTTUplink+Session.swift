@@ -108,6 +108,7 @@ extension MQTTUplink {
             var moreToSend = false
             var sleepLimit = 1.0
             if connection.machine.isConnected {
+                publishAnnouncements(client, connection, all: false)
                 switch pump(client, connection) {
                 case .idle: break
                 case .more: moreToSend = true
@@ -200,7 +201,9 @@ extension MQTTUplink {
                 logger.error("MQTT status topic '\(settings.statusTopic)' refused: \(error)")
             } catch {
                 step(.failed(error), client, connection)
+                return
             }
+            publishAnnouncements(client, connection, all: true)
         case .closeGracefully:
             closeGracefully(client, connection)
             step(.closed, client, connection)
