@@ -145,6 +145,10 @@ public final class Agent: Service, @unchecked Sendable {
     public var readingsSoFar: Int {
         state.withLock { s in s.running.reduce(s.retiredReadings) { $0 + $1.pipeline.readings } }
     }
+    /// Readings per running source since it started.
+    public var sourceReadings: [AgentMetrics.SourceReadings] {
+        state.withLock { $0.running.map { AgentMetrics.SourceReadings(source: $0.source.name, readings: $0.pipeline.readings) } }
+    }
     /// Each source loop's progress counter, for the systemd watchdog: a loop that stops counting is hung.
     public var progress: [(source: String, count: UInt64)] { state.withLock { $0.running.map { ($0.source.name, $0.progress.count) } } }
 

@@ -44,6 +44,7 @@ public struct ReloadChanges: Sendable, Equatable, CustomStringConvertible {
         if old.device != new.device { out.append("device") }
         if old.mqtt != new.mqtt { out.append("mqtt") }
         if old.logLevel != new.logLevel { out.append("log_level") }
+        if old.metrics != new.metrics { out.append("metrics") }
         return out
     }
 }

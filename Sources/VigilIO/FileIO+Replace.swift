@@ -8,11 +8,16 @@ extension FileIO {
     /// renamed over it, the directory synced. A reader sees the old file or the new one, never a part.
     /// Nil on success, else the reason: the failed call's error, or the bare `strerror` of a failed
     /// rename (the temporary file is removed).
-    public static func replace(_ path: String, with bytes: [UInt8], permissions: FilePermissions = FilePermissions(rawValue: 0o640)) -> String? {
+    /// - Parameter ignoringUmask: give the file exactly `permissions` (a file another user must read).
+    public static func replace(_ path: String, with bytes: [UInt8], permissions: FilePermissions = FilePermissions(rawValue: 0o640),
+                               ignoringUmask: Bool = false) -> String? {
         let tmp = path + ".tmp"
         do throws(FileIOError) {
             let fd = try open(tmp, .writeOnly, options: [.create, .truncate], permissions: permissions)
             defer { try? fd.close() }
+            if ignoringUmask, fchmod(fd.rawValue, permissions.rawValue) != 0 {
+                throw FileIOError(path: tmp, operation: "fchmod", errno: Errno(rawValue: errno))
+            }
             try writeAll(fd, bytes, path: tmp)
             try sync(fd, path: tmp, metadata: true)
         } catch {

@@ -28,10 +28,11 @@ struct Reload: Sendable {
         var applied = new
         let restartOnly = ReloadChanges.fieldsNeedingRestart(from: old, to: new)
         if !restartOnly.isEmpty {
-            logger.warning("config reloaded without \(restartOnly.joined(separator: ", ")): changes there apply after a restart")
+            logger.warning("config applied without \(restartOnly.joined(separator: ", ")): changes there apply after a restart")
             applied.device = old.device
             applied.mqtt = old.mqtt
             applied.logLevel = old.logLevel
+            applied.metrics = old.metrics
         }
         do throws(ConfigIssueList) {
             let changes = try agent.reload(to: applied)

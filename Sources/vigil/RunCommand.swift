@@ -91,6 +91,16 @@ struct Run: ParsableCommand {
         }, stage: .uplink, drainTimeout: 5)
         runner.add(agent, stage: .sources)
         runner.add(health, stage: .reporters)
+        if let textfile = config.metrics.textfile {
+            runner.add(MetricsTextfile(path: textfile, interval: config.metrics.interval, logger: logger) { [agent] in
+                let o = outbox.outbox.stats, u = uplink.stats
+                return AgentMetrics(device: config.device, readings: agent.readingsSoFar, sources: agent.sourceReadings,
+                                    messages: agent.publisher.published, outboxMessages: o.events, outboxBytes: o.bytes,
+                                    droppedSummaries: o.droppedSummaries, droppedEvents: o.droppedEvents,
+                                    mqttConnected: u.connected, mqttConnects: u.connects, mqttConnectFailures: u.connectFailures,
+                                    mqttAcked: u.acked)
+            }, stage: .reporters)
+        }
         runner.add(systemd, stage: .notifier)
 
         let o = outbox.outbox.stats

@@ -18,13 +18,15 @@ public struct VigilConfig: Sendable, Decodable {
     public var board: String?
     /// Home Assistant MQTT discovery; nil (the default) announces nothing.
     public var homeAssistant: HomeAssistantConfig?
+    /// The Prometheus textfile; off unless `metrics.textfile` is set.
+    public var metrics: MetricsConfig
 
     public enum LogLevel: String, Sendable, Codable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case device, mqtt, detector, channels, summary, sources, multivariate, board
+        case device, mqtt, detector, channels, summary, sources, multivariate, board, metrics
         case logLevel = "log_level", homeAssistant = "home_assistant"
     }
 
@@ -41,6 +43,7 @@ public struct VigilConfig: Sendable, Decodable {
         sources = try c.decode([SourceConfig].self, forKey: .sources)
         board = try c.decodeIfPresent(String.self, forKey: .board)
         homeAssistant = try c.decodeIfPresent(HomeAssistantConfig.self, forKey: .homeAssistant)
+        metrics = try c.decodeIfPresent(MetricsConfig.self, forKey: .metrics) ?? MetricsConfig()
     }
 
     /// The preset `board` names; nil for `auto`, `none` and unset.
@@ -102,6 +105,7 @@ public struct VigilConfig: Sendable, Decodable {
         }
         issues += mqtt.validate().map { ConfigIssue(["mqtt"] + $0.path, $0.message) }
         issues += (homeAssistant?.validate() ?? []).map { ConfigIssue(["home_assistant"] + $0.path, $0.message) }
+        issues += metrics.validate().map { ConfigIssue(["metrics"] + $0.path, $0.message) }
         let defaultProblems = detector.applied(to: DetectorSettings()).problems()
         for (field, message) in defaultProblems {
             issues.append(ConfigIssue(["detector"] + DetectorConfig.path(of: field), message))
