@@ -8,8 +8,9 @@ import VigilSources
 import Glibc
 #endif
 
-/// Writes the agent's counters for node_exporter's textfile collector (a service of stage
-/// `reporters`): at start, every `interval`, and a last time at stop. Each write replaces the file
+/// Writes the agent's counters for node_exporter's textfile collector: at start, every `interval`, and
+/// a last time at stop (`vigil run` adds it at stage `outbox`, after the outbox, so that last write
+/// comes after the sources and the uplink stopped). Each write replaces the file
 /// atomically (a temporary file renamed over it), so the collector never reads half a file.
 public final class MetricsTextfile: Service, Sendable {
     public let serviceName = "metrics textfile"

@@ -86,11 +86,7 @@ struct Run: ParsableCommand {
         let reload = Reload(path: self.config, broker: broker, device: device, agent: agent, announcer: announcer, logger: logger)
         let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration, onHangup: reload.run), logger: logger)
         runner.add(outbox, stage: .outbox)
-        runner.add(UplinkService(uplink: uplink) { [agent] in
-            encoder.message(for: .cleanStop(lastSeq: agent.publisher.lastSeq, wallNanos: Clock.wallNanos())).payload
-        }, stage: .uplink, drainTimeout: 5)
-        runner.add(agent, stage: .sources)
-        runner.add(health, stage: .reporters)
+        // Beside the outbox, so it stops after the sources and the uplink: the last write has the final counts.
         if let textfile = config.metrics.textfile {
             runner.add(MetricsTextfile(path: textfile, interval: config.metrics.interval, logger: logger) { [agent] in
                 let o = outbox.outbox.stats, u = uplink.stats
@@ -99,8 +95,13 @@ struct Run: ParsableCommand {
                                     droppedSummaries: o.droppedSummaries, droppedEvents: o.droppedEvents,
                                     mqttConnected: u.connected, mqttConnects: u.connects, mqttConnectFailures: u.connectFailures,
                                     mqttAcked: u.acked)
-            }, stage: .reporters)
+            }, stage: .outbox)
         }
+        runner.add(UplinkService(uplink: uplink) { [agent] in
+            encoder.message(for: .cleanStop(lastSeq: agent.publisher.lastSeq, wallNanos: Clock.wallNanos())).payload
+        }, stage: .uplink, drainTimeout: 5)
+        runner.add(agent, stage: .sources)
+        runner.add(health, stage: .reporters)
         runner.add(systemd, stage: .notifier)
 
         let o = outbox.outbox.stats

@@ -50,7 +50,10 @@ import VigilTestSupport
         #expect(v["vigil_outbox_dropped_total{priority=\"event\"}"] == 0)
         #expect(v["vigil_mqtt_connects_total{}"] == 1)
         #expect(v["vigil_mqtt_connect_failures_total{}"] == 0)
-        #expect(v["vigil_mqtt_connected{}"] == 1)
+        // The last write comes after the uplink disconnected, with every message acknowledged.
+        #expect(v["vigil_mqtt_connected{}"] == 0)
+        #expect(v["vigil_mqtt_acked_total{}"] == logged("acked"))
+        #expect(v["vigil_outbox_messages{}"] == 0)
         #expect(v["vigil_info{device=\"itest\",version=\"0.1.0\"}"] == 1)
         #expect(v["vigil_readings_total{}:type"] == 1)
         #expect(v["vigil_outbox_messages{}:type"] == 0)
