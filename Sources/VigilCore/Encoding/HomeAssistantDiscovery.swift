@@ -67,13 +67,14 @@ public struct HomeAssistantDiscovery: Sendable {
     }
 
     /// Home Assistant's device class and unit for a Vigil unit; HA checks the unit against the class
-    /// (humidity is `%`, not `%RH`).
+    /// (humidity is `%`, not `%RH`; `dBFS` is no sound pressure).
     static func deviceClass(unit: String) -> (deviceClass: String?, unit: String) {
         switch unit {
         case "°C", "°F", "K": return ("temperature", unit)
         case "%RH": return ("humidity", "%")
         case "dB", "dBA": return ("sound_pressure", unit)
         case "hPa", "Pa", "kPa", "mbar", "bar": return ("pressure", unit)
+        case "V", "mV": return ("voltage", unit)
         default: return (nil, unit)
         }
     }
