@@ -4,8 +4,9 @@ DURATION  ?= 30
 # Debian packages: C libraries the agent (and vigil-fleet: SQLite) links, and what the demo and the tests run.
 DEB_BUILD := libgpiod-dev libserialport-dev libasound2-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
-# What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl.
-DEB_TEST  := chromium curl
+# What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl;
+# the metrics textfile test parses with python3-prometheus-client.
+DEB_TEST  := chromium curl python3-prometheus-client
 # What `make deb` and the packaging tests use: dpkg-shlibdeps, lintian, systemd-analyze/-sysusers.
 DEB_PACKAGING := dpkg-dev lintian systemd man-db
 # `make install` (PREFIX, DESTDIR): binary, unit, /etc/vigil/vigil.yaml, sysusers.d, tmpfiles.d, udev rule.

@@ -103,65 +103,101 @@ public final class EventPublisher: EventSink, Sendable {
 final class RunningSource: @unchecked Sendable {
     let source: Source
     let pipeline: Pipeline
+    /// What the source was built from: a reload keeps the source while this stays the same.
+    let plan: SourcePlan
     /// Bumped by the source's thread on every reading and idle call (see `SystemdService`).
     let progress: SourceProgress
-    init(source: Source, pipeline: Pipeline) { self.source = source; self.pipeline = pipeline; self.progress = SourceProgress(source: source.name) }
+    /// The source's own thread, so a reload can stop one source and leave the others running.
+    let thread: SourceThreads
+
+    init(source: Source, pipeline: Pipeline, plan: SourcePlan, logger: Logger) {
+        self.source = source; self.pipeline = pipeline; self.plan = plan
+        let progress = SourceProgress(source: source.name)
+        self.progress = progress
+        let stop = StopSignal()
+        thread = SourceThreads([SourceThreads.Loop(source: source) {
+            ProgressSink(pipeline: pipeline, progress: progress, stop: stop)
+        }], stopSignal: stop) { source in
+            logger.info("source started", metadata: ["source": "\(source.name)", "channels": "\(source.channels.map(\.name).joined(separator: ","))"])
+        }
+    }
+
+    /// Joins the source's thread, then ends open episodes and sends the last partial summaries.
+    func stop() {
+        _ = thread.stop(drainTimeout: 0)
+        pipeline.finish(wallNanos: Clock.wallNanos())
+    }
 }
 
 /// Builds sources and pipelines from a config; as a service (stage `sources`), `start` runs each source
-/// on its own thread, `stop` joins them and flushes what they hold.
+/// on its own thread, `stop` joins them and flushes what they hold. `reload` swaps in a new config,
+/// restarting only the sources it changes.
 public final class Agent: Service, @unchecked Sendable {
-    public let config: VigilConfig
     public let publisher: EventPublisher
-    private let logger: Logger
-    private let stopSignal = StopSignal()
-    private var running: [RunningSource] = []
+    let logger: Logger
+    struct State {
+        var config: VigilConfig
+        var running: [RunningSource]
+        /// Readings of sources a reload removed or restarted, so the total never goes back.
+        var retiredReadings = 0
+    }
+    let state: Mutex<State>
 
     /// Throws the config problems that only show when the sources are built (e.g. a simulator's
     /// channel parameters), with the same paths as `VigilConfig.validate()`.
     /// - Parameter sequence: where event numbers come from; nil numbers from 1 in memory.
     public init(config: VigilConfig, sink: MessageSink, sequence: SequenceNumbers? = nil, logger: Logger) throws(ConfigIssueList) {
-        self.config = config
         self.logger = logger
         self.publisher = EventPublisher(encoder: JSONPayloadEncoder(device: config.device, topicPrefix: config.mqtt.topicPrefix),
                                         sink: sink, sequence: sequence ?? SequenceNumbers(), logger: logger)
         let sources = try Self.buildSources(config, logger: logger)
-        running = sources.map { source in
-            let settings = source.channels.map { config.detectorSettings(forChannel: $0.name) }
-            let pipeline = Pipeline(channels: source.channels, settings: settings,
-                                    summaryInterval: config.summary.interval, sink: publisher,
-                                    source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
-            return RunningSource(source: source, pipeline: pipeline)
-        }
+        state = Mutex(State(config: config, running: []))
+        let running = sources.map { makeRunning($0, config) }
+        state.withLock { $0.running = running }
     }
 
-    public var sources: [Source] { running.map(\.source) }
-    public var readingsSoFar: Int { running.reduce(0) { $0 + $1.pipeline.readings } }
+    /// The source with the pipeline the config gives its channels.
+    func makeRunning(_ source: Source, _ config: VigilConfig) -> RunningSource {
+        let settings = source.channels.map { config.detectorSettings(forChannel: $0.name) }
+        let pipeline = Pipeline(channels: source.channels, settings: settings,
+                                summaryInterval: config.summary.interval, sink: publisher,
+                                source: source.name, multivariate: config.multivariateSettings(forSource: source.name))
+        return RunningSource(source: source, pipeline: pipeline, plan: SourcePlan(source.name, in: config), logger: logger)
+    }
+
+    /// The config in force (the last one a reload accepted).
+    public var config: VigilConfig { state.withLock { $0.config } }
+    public var sources: [Source] { state.withLock { $0.running.map(\.source) } }
+    public var readingsSoFar: Int {
+        state.withLock { s in s.running.reduce(s.retiredReadings) { $0 + $1.pipeline.readings } }
+    }
+    /// Readings per running source since it started.
+    public var sourceReadings: [AgentMetrics.SourceReadings] {
+        state.withLock { $0.running.map { AgentMetrics.SourceReadings(source: $0.source.name, readings: $0.pipeline.readings) } }
+    }
     /// Each source loop's progress counter, for the systemd watchdog: a loop that stops counting is hung.
-    public var progress: [(source: String, count: UInt64)] { running.map { ($0.source.name, $0.progress.count) } }
+    public var progress: [(source: String, count: UInt64)] { state.withLock { $0.running.map { ($0.source.name, $0.progress.count) } } }
 
     public let serviceName = "sources"
-
-    /// The source loops' threads, made on `start`.
-    private lazy var threads = SourceThreads(running.map { r in
-        SourceThreads.Loop(source: r.source) { [stopSignal] in ProgressSink(pipeline: r.pipeline, progress: r.progress, stop: stopSignal) }
-    }, stopSignal: stopSignal) { [logger] source in
-        logger.info("source started", metadata: ["source": "\(source.name)", "channels": "\(source.channels.map(\.name).joined(separator: ","))"])
-    }
 
     /// Starts each source's loop on its own thread. When one cannot start, the ones started are
     /// stopped again and the error is thrown.
     public func start() throws {
-        try threads.start()
+        let running = state.withLock { $0.running }
+        for (i, r) in running.enumerated() {
+            do { try r.thread.start() } catch {
+                for started in running[..<i] { _ = started.thread.stop(drainTimeout: 0) }
+                throw error
+            }
+        }
     }
 
     /// Stops and joins every source, then ends open episodes and sends the last partial summaries.
     @discardableResult
     public func stop(drainTimeout: Double = 0) -> Bool {
-        _ = threads.stop(drainTimeout: drainTimeout)
-        for r in running {
-            r.pipeline.finish(wallNanos: Clock.wallNanos())
-        }
+        let running = state.withLock { $0.running }
+        for r in running { _ = r.thread.stop(drainTimeout: 0) }
+        for r in running { r.pipeline.finish(wallNanos: Clock.wallNanos()) }
         return true
     }
 }

@@ -240,27 +240,7 @@ public final class SequenceNumbers: Sendable {
     }
 
     private static func replace(_ path: String, _ bytes: [UInt8]) -> String? {
-        let tmp = path + ".tmp"
-        do throws(FileIOError) {
-            let fd = try FileIO.open(tmp, .writeOnly, options: [.create, .truncate], permissions: FilePermissions(rawValue: 0o640))
-            defer { try? fd.close() }
-            try FileIO.writeAll(fd, bytes, path: tmp)
-            try FileIO.sync(fd, path: tmp, metadata: true)
-        } catch {
-            _ = unlink(tmp)
-            return error.reason
-        }
-        guard rename(tmp, path) == 0 else {
-            let e = errno
-            _ = unlink(tmp)
-            return FileIO.strerror(e)
-        }
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if let d = try? FileIO.open(dir.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : dir, .readOnly, options: [.directory]) {
-            try? FileIO.sync(d, path: dir, metadata: true)
-            try? d.close()
-        }
-        return nil
+        FileIO.replace(path, with: bytes)
     }
 
     /// The existing file rewritten in its own block: no allocation, so it works on a full disk.

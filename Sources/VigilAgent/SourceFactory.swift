@@ -7,11 +7,13 @@ extension Agent {
     /// under its `sources[i]`.
     /// - Parameter board: the board GPIO sources default to and check against; by default the one the
     ///   config names, or this machine's (`BoardDetection`).
-    public static func buildSources(_ config: VigilConfig, board: Board?? = nil, logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
+    /// - Parameter only: the names of the sources to build; nil builds them all.
+    public static func buildSources(_ config: VigilConfig, board: Board?? = nil, only: Set<String>? = nil,
+                                    logger: Logger = Logger(label: "vigil")) throws(ConfigIssueList) -> [Source] {
         let board = board ?? BoardDetection.board(for: config)
         var sources: [Source] = []
         var issues: [ConfigIssue] = []
-        for (i, sc) in config.sources.enumerated() {
+        for (i, sc) in config.sources.enumerated() where only?.contains(sc.name) ?? true {
             let context = SourceContext(board: board, log: sourceLogger(logger, source: sc.name),
                                         noChipMessage: { BoardDetection.noChipMessage(config) })
             do { sources.append(try SourceKinds.makeSource(sc, context)) } catch {

@@ -5,7 +5,7 @@ import Glibc
 
 /// Why a run stopped.
 public enum StopReason: Sendable, Equatable, CustomStringConvertible {
-    /// SIGTERM (systemd's stop), SIGINT (Ctrl-C) or SIGHUP (a closed terminal; no reload yet).
+    /// SIGTERM (systemd's stop), SIGINT (Ctrl-C), or SIGHUP where it does not reload.
     case signal(Int32)
     /// The run's `--duration` elapsed.
     case durationElapsed
@@ -24,7 +24,9 @@ public enum StopReason: Sendable, Equatable, CustomStringConvertible {
 
 /// SIGTERM, SIGINT and SIGHUP, blocked in the calling thread and in every thread it starts afterwards, so they
 /// stay pending until a `StopTrigger` waits for them: no handler runs in a random thread. Block them
-/// first thing, before any thread starts (the outbox starts one when it opens).
+/// first thing, before any thread starts (the outbox starts one when it opens). A hangup left blocked
+/// stays pending until the trigger sees it, instead of killing the process (the default action) before
+/// it can reload.
 public struct StopSignals: @unchecked Sendable {
     fileprivate var set: sigset_t
 
@@ -33,8 +35,6 @@ public struct StopSignals: @unchecked Sendable {
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGINT)
-        // Until the config can be reloaded, a hangup stops the agent as SIGTERM does, cleanly,
-        // instead of killing it (the default action) with no closing status.
         sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_BLOCK, &set, nil)
         return StopSignals(set: set)
@@ -50,7 +50,9 @@ public struct StopTrigger: Sendable {
 
     /// Whichever comes first: one of `signals`, `after` seconds, or `requested` raised (checked every
     /// 100 ms; without it the thread sleeps in `sigwait`/`sigtimedwait` until a signal or the deadline).
-    public static func signals(_ signals: StopSignals, after seconds: Double? = nil, orWhen requested: StopSignal? = nil) -> StopTrigger {
+    /// With `onHangup`, SIGHUP does not stop: it runs `onHangup` on the waiting thread and waits on.
+    public static func signals(_ signals: StopSignals, after seconds: Double? = nil, orWhen requested: StopSignal? = nil,
+                               onHangup: (@Sendable () -> Void)? = nil) -> StopTrigger {
         StopTrigger {
             var set = signals.set
             let deadline = seconds.map { Clock.monotonicNanos() + Int64(max(0, $0) * 1e9) }
@@ -61,12 +63,16 @@ public struct StopTrigger: Sendable {
                 if requested != nil { slice = min(slice ?? Int64.max, 100_000_000) }
                 guard let slice else {
                     var received: Int32 = 0
-                    if sigwait(&set, &received) == 0 { return .signal(received) }
+                    if sigwait(&set, &received) == 0 {
+                        if received == SIGHUP, let onHangup { onHangup(); continue }
+                        return .signal(received)
+                    }
                     continue
                 }
                 if slice <= 0 { return .durationElapsed }
                 var timeout = timespec(tv_sec: Int(slice / 1_000_000_000), tv_nsec: Int(slice % 1_000_000_000))
                 let received = sigtimedwait(&set, nil, &timeout)
+                if received == SIGHUP, let onHangup { onHangup(); continue }
                 if received > 0 { return .signal(received) }
             }
         }

@@ -210,10 +210,10 @@ public final class SystemdService: Service, Sendable {
         }
     }
 
-    /// Sources whose counter did not move (or that appeared or vanished) between two samples.
+    /// Sources whose counter did not move between two samples. A source that appeared since (a reload
+    /// added or restarted it: a new counter) is not stuck; one that vanished is no longer watched.
     static func stuckSources(before: [(source: String, count: UInt64)], after: [(source: String, count: UInt64)]) -> [String] {
-        guard before.count == after.count else { return after.map(\.source) }
-        return zip(before, after).compactMap { $0.count == $1.count || $0.source != $1.source ? $1.source : nil }
+        after.compactMap { a in before.first { $0.source == a.source }?.count == a.count ? a.source : nil }
     }
 
     /// `12.0 readings/s, outbox 3, broker connected` — the text of `STATUS=`.

@@ -15,8 +15,10 @@ extension MQTTUplink {
     func makeClient() throws(MosquittoError) -> MosquittoClient {
         let client = try MosquittoClient(id: settings.clientID.isEmpty ? nil : settings.clientID, cleanSession: true)
         try client.setOption(MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
-        // Room for our window plus the status messages, so libmosquitto never holds messages back itself.
-        try client.setOption(MOSQ_OPT_SEND_MAXIMUM, Int32(clamping: settings.maxInflight + 2))
+        // Room for our window plus the status messages and announcements, so libmosquitto never holds
+        // messages back itself.
+        let announcements = state.withLock { $0.announcements.count + $0.pendingAnnouncements.count }
+        try client.setOption(MOSQ_OPT_SEND_MAXIMUM, Int32(clamping: settings.maxInflight + 2 + announcements))
         if let username = settings.username {
             try client.setCredentials(username: username, password: settings.password?.value)
         }

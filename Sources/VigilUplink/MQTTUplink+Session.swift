@@ -111,6 +111,7 @@ extension MQTTUplink {
             // CONNACK timeout is checked every second.
             var sleepLimit = connection.machine.isConnected ? Double(settings.keepalive) / 4 : 1.0
             if connection.machine.isConnected {
+                publishAnnouncements(client, connection, all: false)
                 switch pump(client, connection) {
                 case .idle: break
                 case .more: moreToSend = true
@@ -203,7 +204,9 @@ extension MQTTUplink {
                 logger.error("MQTT status topic '\(settings.statusTopic)' refused: \(error)")
             } catch {
                 step(.failed(error), client, connection)
+                return
             }
+            publishAnnouncements(client, connection, all: true)
         case .closeGracefully:
             closeGracefully(client, connection)
             step(.closed, client, connection)

@@ -297,4 +297,8 @@ struct UplinkState {
     var abortRequested = false
     /// The network thread is waiting on the wake-up pipe and needs a signal to see new messages.
     var sleeping = false
+    /// Retained messages published after the birth message on every connect (see `announce`).
+    var announcements: [OutboundMessage] = []
+    /// Published once, as soon as connected (changed and removed announcements).
+    var pendingAnnouncements: [OutboundMessage] = []
 }

@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent until SIGTERM, SIGINT or SIGHUP (no reload yet: a hangup stops it cleanly).")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent until SIGTERM or SIGINT; SIGHUP reloads the config.")
 
     @Option(name: .shortAndLong, help: "Config file (YAML).")
     var config: String = "/etc/vigil/vigil.yaml"
@@ -71,6 +71,10 @@ struct Run: ParsableCommand {
         do throws(ConfigIssueList) { agent = try Agent(config: config, sink: outbox.outbox, sequence: outbox.sequence, logger: logger) } catch {
             exitWithConfigError(error.issues.map { "\(self.config): \($0)" }.joined(separator: "\n"))
         }
+        // Home Assistant discovery: announced on every connect, removals since the last run first.
+        let announcer = HomeAssistantAnnouncer(uplink: uplink, topicsFile: outboxDir + "/home-assistant-topics", logger: logger)
+        announcer.update(HomeAssistantAnnouncer.messages(config, sources: agent.sources, board: BoardDetection.board(for: config)),
+                         republish: false)
         let health = HealthReporter(publisher: agent.publisher, interval: config.mqtt.healthInterval) { [agent] in
             HealthSnapshot(outbox: outbox.outbox.stats, uplink: uplink.stats, readings: agent.readingsSoFar)
         }
@@ -79,8 +83,20 @@ struct Run: ParsableCommand {
             ServiceStatus(readings: agent.readingsSoFar, queued: outbox.outbox.stats.events, connected: uplink.stats.connected)
         }, logger: logger)
 
-        let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration), logger: logger)
+        let reload = Reload(path: self.config, broker: broker, device: device, agent: agent, announcer: announcer, logger: logger)
+        let runner = ServiceRunner(stopOn: .signals(stopSignals, after: duration, onHangup: reload.run), logger: logger)
         runner.add(outbox, stage: .outbox)
+        // Beside the outbox, so it stops after the sources and the uplink: the last write has the final counts.
+        if let textfile = config.metrics.textfile {
+            runner.add(MetricsTextfile(path: textfile, interval: config.metrics.interval, logger: logger) { [agent] in
+                let o = outbox.outbox.stats, u = uplink.stats
+                return AgentMetrics(device: config.device, readings: agent.readingsSoFar, sources: agent.sourceReadings,
+                                    messages: agent.publisher.published, outboxMessages: o.events, outboxBytes: o.bytes,
+                                    droppedSummaries: o.droppedSummaries, droppedEvents: o.droppedEvents,
+                                    mqttConnected: u.connected, mqttConnects: u.connects, mqttConnectFailures: u.connectFailures,
+                                    mqttAcked: u.acked)
+            }, stage: .outbox)
+        }
         runner.add(UplinkService(uplink: uplink) { [agent] in
             encoder.message(for: .cleanStop(lastSeq: agent.publisher.lastSeq, wallNanos: Clock.wallNanos())).payload
         }, stage: .uplink, drainTimeout: 5)

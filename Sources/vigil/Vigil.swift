@@ -32,6 +32,18 @@ func printError(_ text: String) {
 /// - Parameter board: check GPIO lines as if on this board (`vigil check --board`), and use its
 ///   header chip as the default.
 func loadConfig(_ path: String, broker: String? = nil, device: String? = nil, board: Board? = nil) -> VigilConfig {
+    switch readConfig(path, broker: broker, device: device, board: board) {
+    case .success(let config): return config
+    case .failure(let problems): exitWithConfigError(problems.text)
+    }
+}
+
+/// What is wrong with a config, one `FILE:LINE:COLUMN: field: message` per line.
+struct ConfigProblems: Error { var text: String }
+
+/// The config checked as `vigil check` does (command-line overrides applied, sources built), or its
+/// problems: `vigil run` reads it this way at start (exit 78 on problems) and on SIGHUP (kept running).
+func readConfig(_ path: String, broker: String? = nil, device: String? = nil, board: Board? = nil) -> Result<VigilConfig, ConfigProblems> {
     do {
         var config = try ConfigLoader.load(path: path)
         if let board {
@@ -44,18 +56,18 @@ func loadConfig(_ path: String, broker: String? = nil, device: String? = nil, bo
             if let d = device { config.device = d }
             let issues = config.validate()
             if !issues.isEmpty {
-                exitWithConfigError(issues.map { "command line: \($0.path.first == "mqtt" ? "--broker" : "--device"): \($0.message)" }.joined(separator: "\n"))
+                return .failure(ConfigProblems(text: issues.map { "command line: \($0.path.first == "mqtt" ? "--broker" : "--device"): \($0.message)" }.joined(separator: "\n")))
             }
         }
         _ = try Agent.buildSources(config)
-        return config
+        return .success(config)
     } catch let e as ConfigError {
-        exitWithConfigError(e.description)
+        return .failure(ConfigProblems(text: e.description))
     } catch let e as ConfigIssueList {
         // Problems found while building sources: place them in the file too.
-        exitWithConfigError(placed(e.issues, inFile: path).joined(separator: "\n"))
+        return .failure(ConfigProblems(text: placed(e.issues, inFile: path).joined(separator: "\n")))
     } catch {
-        exitWithConfigError("\(path): \(error)")
+        return .failure(ConfigProblems(text: "\(path): \(error)"))
     }
 }
 

@@ -56,7 +56,9 @@ import Testing
     @Test func aSourceWhoseCounterStandsStillIsStuck() {
         #expect(SystemdService.stuckSources(before: [("a", 1), ("b", 5)], after: [("a", 2), ("b", 9)]).isEmpty)
         #expect(SystemdService.stuckSources(before: [("a", 1), ("b", 5)], after: [("a", 2), ("b", 5)]) == ["b"])
-        #expect(SystemdService.stuckSources(before: [("a", 1)], after: [("a", 2), ("b", 0)]) == ["a", "b"])
+        // After a reload: a new source is not stuck, a removed one no longer watched.
+        #expect(SystemdService.stuckSources(before: [("a", 1)], after: [("a", 2), ("b", 0)]).isEmpty)
+        #expect(SystemdService.stuckSources(before: [("a", 1), ("b", 5)], after: [("b", 5)]) == ["b"])
         #expect(SystemdService.describe(ServiceStatus(readings: 10, queued: 3, connected: false), readingsPerSecond: 15)
                 == "15.0 readings/s, outbox 3, broker not connected")
         #expect(SystemdService.describe(ServiceStatus(readings: 10, queued: 0, connected: true), readingsPerSecond: 0, stalled: ["sim"])

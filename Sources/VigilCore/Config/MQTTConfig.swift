@@ -1,4 +1,4 @@
-public struct MQTTConfig: Sendable, Decodable {
+public struct MQTTConfig: Sendable, Decodable, Equatable {
     /// `mqtt://HOST[:PORT]` (1883 by default) or `mqtts://HOST[:PORT]` (TLS, 8883 by default).
     public var broker: String = "mqtt://127.0.0.1:1883"
     /// Defaults to `vigil-<device>`.

@@ -16,14 +16,18 @@ public struct VigilConfig: Sendable, Decodable {
     /// a preset name (`rpi-4b`), `auto` (the default: this machine's, when it is a known Raspberry
     /// Pi) or `none` (no checks; every GPIO source names its chip).
     public var board: String?
+    /// Home Assistant MQTT discovery; nil (the default) announces nothing.
+    public var homeAssistant: HomeAssistantConfig?
+    /// The Prometheus textfile; off unless `metrics.textfile` is set.
+    public var metrics: MetricsConfig
 
     public enum LogLevel: String, Sendable, Codable, CaseIterable {
         case trace, debug, info, notice, warning, error, critical
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case device, mqtt, detector, channels, summary, sources, multivariate, board
-        case logLevel = "log_level"
+        case device, mqtt, detector, channels, summary, sources, multivariate, board, metrics
+        case logLevel = "log_level", homeAssistant = "home_assistant"
     }
 
     public init(from decoder: Decoder) throws {
@@ -38,6 +42,8 @@ public struct VigilConfig: Sendable, Decodable {
         logLevel = try c.decodeIfPresent(LogLevel.self, forKey: .logLevel) ?? .info
         sources = try c.decode([SourceConfig].self, forKey: .sources)
         board = try c.decodeIfPresent(String.self, forKey: .board)
+        homeAssistant = try c.decodeIfPresent(HomeAssistantConfig.self, forKey: .homeAssistant)
+        metrics = try c.decodeIfPresent(MetricsConfig.self, forKey: .metrics) ?? MetricsConfig()
     }
 
     /// The preset `board` names; nil for `auto`, `none` and unset.
@@ -98,6 +104,8 @@ public struct VigilConfig: Sendable, Decodable {
             issues.append(ConfigIssue(["device"], "must be non-empty and use only letters, digits, '.', '_' or '-', got '\(device)'"))
         }
         issues += mqtt.validate().map { ConfigIssue(["mqtt"] + $0.path, $0.message) }
+        issues += (homeAssistant?.validate() ?? []).map { ConfigIssue(["home_assistant"] + $0.path, $0.message) }
+        issues += metrics.validate().map { ConfigIssue(["metrics"] + $0.path, $0.message) }
         let defaultProblems = detector.applied(to: DetectorSettings.defaults).problems()
         for (field, message) in defaultProblems {
             issues.append(ConfigIssue(["detector"] + DetectorConfig.path(of: field), message))
