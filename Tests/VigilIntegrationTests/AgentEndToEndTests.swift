@@ -75,14 +75,19 @@ import VigilTestSupport
         #expect(seqs == Array(1...seqs.count))
         #expect(agent.stderr.contains("events=\(seqs.count) "), "\(agent.stderr)")
 
-        // Summaries: every 2 s per channel plus the last partial one; counts add up to the readings.
+        // Summaries: every 2 s per channel plus the last partial one; counts add up to the readings the
+        // agent logs at stop, exactly. (How many ticks fit in 7 s depends on the machine's load, so the
+        // count is taken from the agent, not from the clock; the faults all lie in the first 120.)
         let summaries = events.filter { $0.topic.contains("/summary/") }.map(Self.json)
+        var summarized = 0
         for channel in ["temperature", "humidity"] {
             let mine = summaries.filter { $0["channel"] as? String == channel }
             #expect(mine.count >= 4)
             let total = mine.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
-            #expect((135...142).contains(total), "\(channel): \(total) readings in summaries")
+            #expect(total >= 120, "\(channel): \(total) readings in summaries")
+            summarized += total
         }
+        #expect(agent.stderr.contains("readings=\(summarized) ") || agent.stderr.contains("readings=\(summarized)\n"), "\(summarized) readings in summaries; \(agent.stderr)")
         #expect(summaries.reduce(0) { $0 + ($1["episodes"] as? Int ?? 0) } == expected.count)
 
         // The birth tells where this run's numbers start, the clean stop where they end.
