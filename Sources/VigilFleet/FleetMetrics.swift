@@ -82,7 +82,7 @@ public final class FleetMetrics: Sendable {
         return registry.emitToBuffer()
     }
 
-    func addRoute(to router: Router<BasicRequestContext>) {
+    func addRoute<Context: RequestContext>(to router: Router<Context>) {
         router.get("/metrics") { [self] _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: exposition())))
