@@ -152,7 +152,8 @@ public final class FleetReceiver {
             }
             // Commit before any PUBACK for these messages can leave.
             if !inbox.messages.isEmpty { try commit(inbox.take()) }
-            if let readError { throw readError }
+            // A refused CONNACK fails the read too: its own error says why.
+            if let readError { throw connackError ?? readError }
             if stop.isRaised {
                 try client.loopWrite()          // the PUBACKs of what is committed
                 try client.disconnect()

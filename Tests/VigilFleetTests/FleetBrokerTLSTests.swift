@@ -59,7 +59,7 @@ import VigilTestSupport
                                               "--password-file", try passwordFile("right horse battery"),
                                               "--db", db.path, "--client-id", "fleet-tls-ca", "--log-level", "debug"], waitForSubscription: false)
         try publishAnomaly()
-        let text = "MQTT \(url): TLS handshake failed: certificate verify failed: unable to get local issuer certificate: the broker's certificate is not signed by a CA in --ca-file (wrong CA?); retrying in"
+        let text = "MQTT \(url): TLS handshake failed: certificate verify failed: self-signed certificate in certificate chain: the broker's certificate is not signed by a CA in --ca-file (wrong CA?); retrying in"
         let lines = waitForRepeatedFailure(fleet, text)
         #expect(lines.count >= 2, "\(fleet.stderr)")
         #expect(lines.filter { $0.contains(" error vigil-fleet") }.count == 1, "logged once at error level: \(lines)")
@@ -90,7 +90,7 @@ import VigilTestSupport
         #expect(try run(["--broker", url, "--ca-file", "/nonexistent/ca.crt", "--cert-file", ca.certFile, "--tls-version", "tlsv1.1"]) == (78, """
             --ca-file: cannot read '/nonexistent/ca.crt': No such file or directory
             --tls-version: 'tlsv1.1' is not tlsv1.2 or tlsv1.3
-            --key-file: --cert-file and --key-file go together (mutual TLS)
+            --cert-file: --cert-file and --key-file go together (mutual TLS)
             """))
         let empty = try passwordFile("")
         #expect(try run(["--broker", url, "--password-file", empty]).1 == """
