@@ -78,7 +78,8 @@ let package = Package(
         // The receiver: MQTT subscriber over libmosquitto, the store (SQLite through GRDB), the ingest loop,
         // the JSON API (Hummingbird).
         .target(name: "VigilFleet", dependencies: [
-            "VigilFleetCore", "VigilCore", "CMosquitto",
+            // VigilUplink: the agent's TLS setup and diagnostics (libmosquitto only, no server framework).
+            "VigilFleetCore", "VigilCore", "CMosquitto", "VigilUplink",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -87,7 +88,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "vigil-fleet", dependencies: [
-            "VigilFleet", "VigilFleetCore", "VigilCore", "VigilIO", "VigilYAML",
+            "VigilFleet", "VigilFleetCore", "VigilCore", "VigilIO", "VigilYAML", "VigilUplink",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

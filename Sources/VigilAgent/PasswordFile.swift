@@ -1,4 +1,3 @@
-import SystemPackage
 import VigilCore
 import VigilIO
 
@@ -6,7 +5,7 @@ import VigilIO
 /// trailing newline is not part of it), from a regular file. The password itself is never logged.
 public enum PasswordFile {
     /// A password file is one line; anything larger is not one.
-    public static let maxBytes = 4096
+    public static let maxBytes = PasswordFileReader.maxBytes
 
     /// A password, and the warnings about its file (others can read it).
     public struct Loaded: Sendable {
@@ -29,26 +28,11 @@ public enum PasswordFile {
         guard let file = config.mqtt.passwordFile else { return nil }
         let path = path(of: file, configPath: configPath, credentialsDirectory: credentialsDirectory)
         func issue(_ message: String) -> ConfigIssue { ConfigIssue(["mqtt", "password_file"], message) }
-        let read: FileIO.RegularFile
-        do { read = try FileIO.readRegularFile(path, maxBytes: maxBytes) } catch {
-            switch error.refusal {
-            case .notRegularFile(directory: true): throw ConfigIssueList(issues: [issue("'\(path)' is a directory")])
-            case .notRegularFile(directory: false): throw ConfigIssueList(issues: [issue("'\(path)' is not a regular file")])
-            case .tooLarge: throw ConfigIssueList(issues: [issue("'\(path)' is larger than \(maxBytes) bytes, not a password")])
-            case nil: throw ConfigIssueList(issues: [issue("cannot read '\(path)': \(error.reason)")])
-            }
+        do {
+            let (password, warning) = try PasswordFileReader.read(path)
+            return Loaded(password: password, warnings: warning.map { [issue($0)] } ?? [])
+        } catch {
+            throw ConfigIssueList(issues: [issue(error.reason)])
         }
-        var text = String(decoding: read.bytes, as: UTF8.self)
-        if text.hasSuffix("\n") { text.removeLast() }
-        if text.hasSuffix("\r") { text.removeLast() }
-        if text.isEmpty { throw ConfigIssueList(issues: [issue("'\(path)' is empty")]) }
-        var warnings: [ConfigIssue] = []
-        let others: FilePermissions = [.groupRead, .otherRead]
-        if !read.permissions.intersection(others).isEmpty {
-            let octal = String(read.permissions.rawValue, radix: 8)
-            let mode = String(repeating: "0", count: max(0, 4 - octal.count)) + octal
-            warnings.append(issue("'\(path)' can be read by group or others (mode \(mode)); chmod 600 it"))
-        }
-        return Loaded(password: text, warnings: warnings)
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import Synchronization
 import VigilCore
 import VigilFleetCore
+import VigilUplink
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,10 @@ public struct ReceiverSettings: Sendable {
     public var maxBatch: Int
     public var maxPayloadBytes: Int
     public var retention: RetentionPolicy
+    /// Credentials and TLS to the broker (`mqtts://`), set up as the agent's.
+    public var username: String?
+    public var password: MQTTUplink.Password?
+    public var tls: MQTTUplink.TLS?
 
     public init(host: String, port: Int, prefix: String = "vigil", clientID: String = "vigil-fleet", group: String? = nil,
                 keepalive: Int32 = 30, maxBatch: Int = 1000, maxPayloadBytes: Int = 64 * 1024, retention: RetentionPolicy = RetentionPolicy()) {
@@ -66,6 +71,8 @@ public final class FleetReceiver {
     public var alerts: AlertSender?
     /// Counted after each committed batch (`/metrics`).
     public var metrics: FleetMetrics?
+    /// The last connection failure logged: the same one again is logged at debug level only.
+    private var lastFailure: String?
     /// Called on the receiver's thread after each committed batch, with the devices it touched (the page's live updates).
     public var onCommit: (@Sendable ([String]) -> Void)?
 
@@ -88,7 +95,9 @@ public final class FleetReceiver {
                 logger.error("store commit failed, dropping the connection without acknowledging: \(error)")
                 reloadState()
             } catch {
-                logger.warning("MQTT \(settings.host):\(settings.port): \(error); retrying in \(backoff) s")
+                let text = "MQTT \(settings.endpoint): \(error)"
+                logger.log(level: text == lastFailure ? .debug : .error, "\(text); retrying in \(backoff) s")
+                lastFailure = text
             }
             applyRetentionIfDue()
             if stop.isRaised { break }
@@ -111,13 +120,22 @@ public final class FleetReceiver {
     /// or a commit failed.
     private func session(until stop: StopFlag) throws {
         let client = try MQTTSubscriberClient(clientID: settings.clientID, cleanSession: false)
+        do { try converse(client, until: stop) } catch let error as SubscriberError {
+            throw BrokerFailure.explain(error, tls: settings.tls != nil, answered: client.answered, errorLog: client.errorLog)
+        }
+    }
+
+    private func converse(_ client: MQTTSubscriberClient, until stop: StopFlag) throws {
+        if let username = settings.username { try client.setCredentials(username: username, password: settings.password?.value) }
+        if let tls = settings.tls { try client.setTLS(tls) }
         let inbox = Inbox()
         var connackError: (any Error)?
         client.onMessage = { inbox.messages.append($0) }
         // Unowned: the client holds this closure, and its deinit (mosquitto_destroy) must run when the session ends.
         client.onConnect = { [unowned client, settings, logger] rc, sessionPresent in
+            client.answered = true
             guard rc == 0 else { connackError = SubscriberError.connack(rc); return }
-            logger.info("connected to \(settings.host):\(settings.port) as \(settings.clientID), session present: \(sessionPresent ? "yes" : "no")")
+            logger.info("connected to \(settings.endpoint) as \(settings.clientID), session present: \(sessionPresent ? "yes" : "no")")
             do { try client.subscribe(settings.subscription, qos: 1) } catch { connackError = error }
         }
         client.onSubscribe = { [settings, logger] granted in
@@ -138,7 +156,8 @@ public final class FleetReceiver {
             }
             // Commit before any PUBACK for these messages can leave.
             if !inbox.messages.isEmpty { try commit(inbox.take()) }
-            if let readError { throw readError }
+            // A refused CONNACK fails the read too: its own error says why.
+            if let readError { throw connackError ?? readError }
             if stop.isRaised {
                 try client.loopWrite()          // the PUBACKs of what is committed
                 try client.disconnect()

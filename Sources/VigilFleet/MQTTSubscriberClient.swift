@@ -1,4 +1,5 @@
 import CMosquitto
+import VigilUplink
 
 #if canImport(Glibc)
 import Glibc
@@ -20,9 +21,16 @@ public struct SubscriberError: Error, Sendable, Equatable, CustomStringConvertib
         message = code == Int32(MOSQ_ERR_ERRNO.rawValue) ? String(cString: strerror(savedErrno)) : String(cString: mosquitto_strerror(code))
     }
 
+    init(code: Int32, message: String) { self.code = code; self.message = message }
+
     static func connack(_ code: Int32) -> SubscriberError {
         var e = SubscriberError(code: code)
         e.message = String(cString: mosquitto_connack_string(code))
+        switch code {
+        case 4: e.message += " (check --username and the password in --password-file)"
+        case 5: e.message += " (the broker refused these credentials or this client: check --username, --password-file and the broker's ACL)"
+        default: break
+        }
         return e
     }
 }
@@ -57,6 +65,11 @@ final class MQTTSubscriberClient {
     var onMessage: ((ReceivedMessage) -> Void)?
     /// SUBACK: the QoS granted (128 refused).
     var onSubscribe: ((Int32) -> Void)?
+    /// libmosquitto's error lines, with OpenSSL's verdict on a failed certificate check (`verify: …`):
+    /// TLS failures are explained only there.
+    private(set) var errorLog: [String] = []
+    /// A CONNACK arrived: the TLS handshake is done, later failures are not its.
+    var answered = false
 
     /// `mosquitto_new` with a fixed id and `clean_session` as given, `mosquitto_threaded_set(true)` so
     /// that packets are only queued by the calls that make them, and the callbacks.
@@ -83,6 +96,14 @@ final class MQTTSubscriberClient {
             guard let userdata, count > 0, let granted else { return }
             Unmanaged<MQTTSubscriberClient>.fromOpaque(userdata).takeUnretainedValue().onSubscribe?(granted[0])
         }
+        mosquitto_log_callback_set(h) { mosq, userdata, level, text in
+            guard let userdata, let text, level & Int32(MOSQ_LOG_ERR) != 0 else { return }
+            let client = Unmanaged<MQTTSubscriberClient>.fromOpaque(userdata).takeUnretainedValue()
+            guard client.errorLog.count < 20 else { return }
+            client.errorLog.append(String(cString: text))
+            // While the TLS session still exists: why OpenSSL refused the broker's certificate.
+            if let mosq, let reason = OpenSSLDiagnostics.verifyFailure(mosquitto_ssl_get(mosq)) { client.errorLog.append("verify: \(reason)") }
+        }
     }
 
     /// `mosquitto_destroy`: closes the socket without DISCONNECT and drops every queued packet, PUBACKs
@@ -92,6 +113,15 @@ final class MQTTSubscriberClient {
     /// `mosquitto_username_pw_set`.
     func setCredentials(username: String?, password: String?) throws(SubscriberError) {
         try check(mosquitto_username_pw_set(handle, username, password))
+    }
+
+    /// TLS as the agent sets it up: the CA file (else the system's store), the client certificate and key,
+    /// the broker's certificate and host name always verified, `tls.minimumVersion` or later.
+    func setTLS(_ tls: MQTTUplink.TLS) throws(SubscriberError) {
+        if tls.caFile == nil { try check(mosquitto_int_option(handle, MOSQ_OPT_TLS_USE_OS_CERTS, 1)) }
+        // mosquitto_tls_set insists on a CA location; without a CA file the system directory is it.
+        try check(mosquitto_tls_set(handle, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil, tls.certFile, tls.keyFile) { _, _, _, _ in 0 })
+        try check(mosquitto_tls_opts_set(handle, 1, tls.minimumVersion, nil))
     }
 
     /// `mosquitto_connect`: TCP connect (blocking) and CONNECT queued; `loopWrite` sends it.

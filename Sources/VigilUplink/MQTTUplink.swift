@@ -47,7 +47,7 @@ public final class MQTTUplink: OutboxConsumer, Sendable {
 
     /// A password that never shows in logs, descriptions or dumps.
     public struct Password: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-        let value: String
+        package let value: String
         public init(_ value: String) { self.value = value }
         public var description: String { "<redacted>" }
         public var debugDescription: String { "<redacted>" }

@@ -246,7 +246,7 @@ package final class MosquittoClient {
 
 /// Two OpenSSL calls libmosquitto does not make for us, looked up in the process (libmosquitto links
 /// libssl, so the symbols are there) rather than linking OpenSSL ourselves.
-enum OpenSSLDiagnostics {
+package enum OpenSSLDiagnostics {
     private typealias GetVerifyResult = @convention(c) (UnsafeMutableRawPointer?) -> Int
     private typealias VerifyErrorString = @convention(c) (Int) -> UnsafePointer<CChar>?
 
@@ -260,7 +260,7 @@ enum OpenSSLDiagnostics {
 
     /// OpenSSL's reason the peer's certificate failed verification on `ssl` (an `SSL *`), nil when it passed
     /// or cannot be told.
-    static func verifyFailure(_ ssl: UnsafeMutableRawPointer?) -> String? {
+    package static func verifyFailure(_ ssl: UnsafeMutableRawPointer?) -> String? {
         guard let ssl, let (getResult, errorString) = functions else { return nil }
         let code = getResult(ssl)
         guard code != 0, let text = errorString(code) else { return nil }

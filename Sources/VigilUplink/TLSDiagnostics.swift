@@ -10,11 +10,11 @@ import Darwin
 
 /// Why a connection attempt failed, in words a person can act on: libmosquitto's and OpenSSL's TLS error
 /// lines turned into a reason with a hint, and a look at the socket when libmosquitto cannot tell.
-enum ConnectDiagnostics {
+package enum ConnectDiagnostics {
     /// A failure before CONNACK, with what libmosquitto logged (`errorLog`) about TLS turned into a reason.
-    static func explain(_ error: MosquittoError, tls: Bool, errorLog: [String]) -> MosquittoError {
+    package static func explain(_ error: MosquittoError, tls: Bool, errorLog: [String], names: TLSSettingNames = .agent) -> MosquittoError {
         guard tls, error.kind == .library || error.kind == .tls else { return error }
-        guard let reason = TLSFailure.describe(errorLog) else {
+        guard let reason = TLSFailure.describe(errorLog, names: names) else {
             if error.code == Int32(MOSQ_ERR_TLS.rawValue) {
                 return MosquittoError(kind: .tls, code: error.code, message: error.message)
             }
@@ -25,7 +25,7 @@ enum ConnectDiagnostics {
                     && [EPROTO, ECONNRESET, EPIPE].map { String(cString: strerror($0)) }.contains(error.message))
             if closedByBroker {
                 return MosquittoError(kind: .tls, code: Int32(MOSQ_ERR_TLS.rawValue), message:
-                    "the broker closed the TLS connection before CONNACK (\(error.message)): it requires a client certificate it trusts (mqtt.tls.cert_file and key_file), or this is not a TLS port")
+                    "the broker closed the TLS connection before CONNACK (\(error.message)): it requires a client certificate it trusts (\(names.certAndKey)), or this is not a TLS port")
             }
             return error
         }
@@ -76,9 +76,22 @@ extension ConnectDiagnostics {
     }
 }
 
+/// The settings a TLS hint tells a person to check, as the program calling them names them.
+package struct TLSSettingNames: Sendable {
+    package var whose, broker, caFile, certFile, certAndKey, version: String
+    package init(whose: String, broker: String, caFile: String, certFile: String, certAndKey: String, version: String) {
+        self.whose = whose; self.broker = broker; self.caFile = caFile; self.certFile = certFile; self.certAndKey = certAndKey
+        self.version = version
+    }
+
+    /// The agent's config keys.
+    package static let agent = TLSSettingNames(whose: "this device's", broker: "mqtt.broker", caFile: "mqtt.tls.ca_file / ca_dir", certFile: "mqtt.tls.cert_file",
+                                               certAndKey: "mqtt.tls.cert_file and key_file", version: "mqtt.tls.version")
+}
+
 /// Turns libmosquitto's and OpenSSL's TLS error lines into one reason with a hint.
-enum TLSFailure {
-    static func describe(_ lines: [String]) -> String? {
+package enum TLSFailure {
+    package static func describe(_ lines: [String], names n: TLSSettingNames = .agent) -> String? {
         let verify = lines.first { $0.hasPrefix("verify: ") }.map { String($0.dropFirst("verify: ".count)) }
         let openssl = lines.filter { $0.hasPrefix("OpenSSL Error") }.map(reasonText)
         let other = lines.filter { !$0.hasPrefix("OpenSSL Error") && !$0.hasPrefix("verify: ") }
@@ -91,10 +104,10 @@ enum TLSFailure {
                 hint = "the broker's certificate is not valid yet (is this device's clock right? check NTP)"
             } else if lower.contains("hostname mismatch") || lower.contains("ip address mismatch") || lower.contains("unspecified") {
                 // libmosquitto's own host name check fails with the unspecified error.
-                hint = "the broker's certificate does not name the host in mqtt.broker"
+                hint = "the broker's certificate does not name the host in \(n.broker)"
             } else if lower.contains("issuer") || lower.contains("self-signed") || lower.contains("self signed")
                         || lower.contains("verify the first certificate") {
-                hint = "the broker's certificate is not signed by a CA in mqtt.tls.ca_file / ca_dir (wrong CA?)"
+                hint = "the broker's certificate is not signed by a CA in \(n.caFile) (wrong CA?)"
             } else {
                 hint = "the broker's certificate was not accepted"
             }
@@ -104,19 +117,19 @@ enum TLSFailure {
             let lower = openssl.joined(separator: " ").lowercased()
             let hint: String?
             if lower.contains("unknown ca") {
-                hint = "the broker does not trust this device's client certificate (mqtt.tls.cert_file)"
+                hint = "the broker does not trust \(n.whose) client certificate (\(n.certFile))"
             } else if lower.contains("certificate expired") {
-                hint = "the broker says this device's client certificate (mqtt.tls.cert_file) has expired"
+                hint = "the broker says \(n.whose) client certificate (\(n.certFile)) has expired"
             } else if lower.contains("certificate required") || lower.contains("handshake failure") {
-                hint = "the broker requires a client certificate (mqtt.tls.cert_file and key_file)"
+                hint = "the broker requires a client certificate (\(n.certAndKey))"
             } else if lower.contains("bad certificate") || lower.contains("certificate unknown") {
-                hint = "the broker rejected this device's client certificate (mqtt.tls.cert_file)"
+                hint = "the broker rejected \(n.whose) client certificate (\(n.certFile))"
             } else if lower.contains("wrong version number") || lower.contains("packet length too long") || lower.contains("record layer failure") {
                 hint = "the broker does not speak TLS on this port (an mqtt:// port?)"
             } else if lower.contains("protocol version") || lower.contains("unsupported protocol") {
-                hint = "the broker and mqtt.tls.version have no TLS version in common"
+                hint = "the broker and \(n.version) have no TLS version in common"
             } else if lower.contains("certificate verify failed") {
-                hint = "the broker's certificate was not accepted (wrong CA in mqtt.tls.ca_file / ca_dir?)"
+                hint = "the broker's certificate was not accepted (wrong CA in \(n.caFile)?)"
             } else {
                 hint = nil
             }

@@ -5,7 +5,11 @@ import VigilYAML
 /// The receiver's YAML config (`--config /etc/vigil/fleet.yaml`): the options' settings under snake_case keys,
 /// every key optional; an option given on the command line wins over the file.
 ///
-///     broker: mqtt://127.0.0.1:1883
+///     broker: mqtts://broker.example:8883
+///     tls:
+///       ca_file: /etc/vigil/ca.crt
+///     username: fleet
+///     password_file: /etc/vigil/fleet-mqtt-password
 ///     http:
 ///       listen: 0.0.0.0:8080
 ///       users: /etc/vigil/fleet-users
@@ -21,6 +25,25 @@ struct FleetConfigFile: Decodable, Equatable {
     var maxBatch: Int?
     var logLevel: String?
     var http: HTTP?
+    var tls: TLS?
+    var username: String?
+    var passwordFile: String?
+
+    struct TLS: Decodable, Equatable {
+        var caFile: String?
+        var certFile: String?
+        var keyFile: String?
+        var version: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case caFile = "ca_file", certFile = "cert_file", keyFile = "key_file", version }
+        init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+            certFile = try c.decodeIfPresent(String.self, forKey: .certFile)
+            keyFile = try c.decodeIfPresent(String.self, forKey: .keyFile)
+            version = try c.decodeIfPresent(String.self, forKey: .version)
+        }
+    }
 
     struct HTTP: Decodable, Equatable {
         var listen: String?
@@ -37,7 +60,8 @@ struct FleetConfigFile: Decodable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case broker, prefix, db, group, retention, keepalive, http
+        case broker, prefix, db, group, retention, keepalive, http, tls, username
+        case passwordFile = "password_file"
         case clientID = "client_id", rollupRetention = "rollup_retention", maxBatch = "max_batch", logLevel = "log_level"
     }
 
@@ -56,6 +80,9 @@ struct FleetConfigFile: Decodable, Equatable {
         maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch)
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel)
         http = try c.decodeIfPresent(HTTP.self, forKey: .http)
+        tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
+        username = try c.decodeIfPresent(String.self, forKey: .username)
+        passwordFile = try c.decodeIfPresent(String.self, forKey: .passwordFile)
     }
 
     /// No config comes near this; a larger file is refused before it fills memory.

@@ -21,8 +21,20 @@ struct VigilFleetCommand: ParsableCommand {
 
     @Option(help: "A YAML config file (e.g. /etc/vigil/fleet.yaml) with these settings as snake_case keys; options given here win.")
     var config: String?
-    @Option(help: "The broker: mqtt://HOST[:PORT] (default mqtt://127.0.0.1:1883).")
+    @Option(help: "The broker: mqtt://HOST[:PORT] (default mqtt://127.0.0.1:1883), or mqtts://HOST[:PORT] for TLS (port 8883).")
     var broker: String?
+    @Option(name: .customLong("ca-file"), help: "mqtts://: the CA certificate(s) the broker's certificate must be signed by (default: the system's).")
+    var caFile: String?
+    @Option(name: .customLong("cert-file"), help: "mqtts://: this receiver's client certificate (with --key-file), for brokers that require one.")
+    var certFile: String?
+    @Option(name: .customLong("key-file"), help: "mqtts://: the client certificate's private key (unencrypted).")
+    var keyFile: String?
+    @Option(name: .customLong("tls-version"), help: "mqtts://: the lowest TLS version, tlsv1.2 or tlsv1.3 (default tlsv1.2).")
+    var tlsVersion: String?
+    @Option(help: "The MQTT user name.")
+    var username: String?
+    @Option(name: .customLong("password-file"), help: "A file holding the MQTT password on one line (never on the command line); chmod 600.")
+    var passwordFile: String?
     @Option(help: "Topic prefix the gateways publish under (default vigil).")
     var prefix: String?
     @Option(help: "The SQLite database file, created if missing; its directory must exist (default /var/lib/vigil-fleet/fleet.db).")
@@ -57,6 +69,7 @@ struct VigilFleetCommand: ParsableCommand {
         var http: (host: String, port: Int)?
         var credentials: FleetCredentials
         var webhook: WebhookTarget?
+        var warnings: [String]
     }
 
     /// The settings these options and the config file give, or the reasons they cannot be used (one a line,
@@ -75,6 +88,7 @@ struct VigilFleetCommand: ParsableCommand {
         let (broker, brokerFrom) = given.pick("--broker", self.broker, ["broker"], \.broker, "mqtt://127.0.0.1:1883")
         let endpoint = BrokerURL.parse(broker)
         if case .failure(let why) = endpoint { problems.append(brokerFrom.problem("\(why)")) }
+        let access = BrokerAccess.check(self, given: given, tlsScheme: broker.hasPrefix("mqtts://"), problems: &problems)
         let (prefix, prefixFrom) = given.pick("--prefix", self.prefix, ["prefix"], \.prefix, "vigil")
         if !FleetNames.isValid(prefix.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "_")) {
             problems.append(prefixFrom.problem("'\(prefix)' must be non-empty and use letters, digits, '.', '_', '-' and '/'"))
@@ -113,7 +127,7 @@ struct VigilFleetCommand: ParsableCommand {
         case nil: break
         }
         let webhook = alerts.target(&problems)
-        guard problems.isEmpty, case .success(let (host, port)) = endpoint, let events, let rollups, let alive else {
+        guard problems.isEmpty, case .success(let (host, port, _)) = endpoint, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
         }
         let credentials: FleetCredentials
@@ -122,11 +136,12 @@ struct VigilFleetCommand: ParsableCommand {
         } catch {
             return .failure(ConfigProblems(lines: ["vigil-fleet: \(error)"]))
         }
-        return .success(Settings(
-            receiver: ReceiverSettings(host: host, port: port, prefix: prefix, clientID: clientID, group: group,
-                                       keepalive: Int32(alive.nanoseconds / 1_000_000_000), maxBatch: maxBatch,
-                                       retention: RetentionPolicy(events: events, rollups: rollups)),
-            db: db, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen, credentials: credentials, webhook: webhook))
+        var receiver = ReceiverSettings(host: host, port: port, prefix: prefix, clientID: clientID, group: group,
+                                        keepalive: Int32(alive.nanoseconds / 1_000_000_000), maxBatch: maxBatch,
+                                        retention: RetentionPolicy(events: events, rollups: rollups))
+        (receiver.username, receiver.password, receiver.tls) = (access.username, access.password, access.tls)
+        return .success(Settings(receiver: receiver, db: db, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen,
+                                 credentials: credentials, webhook: webhook, warnings: access.warnings))
     }
 
     func run() throws {
@@ -142,6 +157,7 @@ struct VigilFleetCommand: ParsableCommand {
             return h
         }
         let logger = Logger(label: "vigil-fleet")
+        for warning in given.warnings { logger.warning("\(warning)") }
         let signals = stopSignals
         let store: SQLiteFleetStore
         let receiver: FleetReceiver
@@ -154,7 +170,7 @@ struct VigilFleetCommand: ParsableCommand {
         } catch {
             exitWithConfigError("vigil-fleet: \(error)")
         }
-        logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(db)")
+        logger.notice("vigil-fleet starting: broker \(settings.endpoint), subscription \(settings.subscription), store \(db)")
         let stop = StopFlag()
         if let sender = receiver.alerts {
             try sender.start()
@@ -182,20 +198,19 @@ struct OptionError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// `mqtt://HOST[:PORT]`; TLS and credentials come in a later version of the receiver. Its errors never echo a password.
+/// `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]` (TLS). Its errors never echo a password.
 enum BrokerURL {
-    static func parse(_ url: String) -> Result<(String, Int), OptionError> {
+    static func parse(_ url: String) -> Result<(String, Int, tls: Bool), OptionError> {
         // Checked first, so no error message echoes a password.
-        guard !url.contains("@") else { return .failure(OptionError("credentials do not belong in the broker URL")) }
-        guard url.hasPrefix("mqtt://") else {
-            return .failure(OptionError(url.hasPrefix("mqtts://") ? "TLS (mqtts://) is not supported by vigil-fleet yet" : "'\(url)' is not mqtt://HOST[:PORT]"))
-        }
-        let rest = url.dropFirst("mqtt://".count)
+        guard !url.contains("@") else { return .failure(OptionError("credentials do not belong in the broker URL (--username, --password-file)")) }
+        let tls = url.hasPrefix("mqtts://")
+        guard tls || url.hasPrefix("mqtt://") else { return .failure(OptionError("'\(url)' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")) }
+        let rest = url.dropFirst(tls ? "mqtts://".count : "mqtt://".count)
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty, parts.count <= 2, !host.contains("/") else { return .failure(OptionError("'\(url)' is not mqtt://HOST[:PORT]")) }
-        guard parts.count == 2 else { return .success((String(host), 1883)) }
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2, !host.contains("/") else { return .failure(OptionError("'\(url)' is not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")) }
+        guard parts.count == 2 else { return .success((String(host), tls ? 8883 : 1883, tls)) }
         guard let port = Int(parts[1]), (1...65535).contains(port) else { return .failure(OptionError("port '\(parts[1])' is not 1 to 65535")) }
-        return .success((String(host), port))
+        return .success((String(host), port, tls))
     }
 }
 

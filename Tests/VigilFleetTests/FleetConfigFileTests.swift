@@ -17,7 +17,7 @@ import VigilTestSupport
     @Test func anUnknownKeyIsNamedWithItsLine() throws {
         let r = try run("broker: mqtt://127.0.0.1:1883\nhtp:\n  listen: 127.0.0.1:8080\n")
         #expect(r.status == 78)
-        #expect(r.stderr == "fleet.yaml:2:1: htp: unknown field 'htp' (known: broker, client_id, db, group, http, keepalive, log_level, max_batch, prefix, retention, rollup_retention)")
+        #expect(r.stderr == "fleet.yaml:2:1: htp: unknown field 'htp' (known: broker, client_id, db, group, http, keepalive, log_level, max_batch, password_file, prefix, retention, rollup_retention, tls, username)")
         let nested = try run("http:\n  listen: 127.0.0.1:8080\n  user: /etc/vigil/fleet-users\n")
         #expect(nested.stderr == "fleet.yaml:3:3: http.user: unknown field 'user' (known: listen, tokens, users)")
     }
