@@ -113,7 +113,7 @@ import Foundation
         let ok = try #require(try Command.run(Vigil.binary, ["check", "--config", path, "--board", "rpi-5"]))
         #expect(ok.status == 0, "\(ok)")
         #expect(ok.stdout.hasPrefix("""
-            \(path): OK — device 'gw-1', 4 source(s), channels: hum_db, hum_pp, level_db, peak_db, sound_events, sound_duty, temperature, humidity, broker localhost:1883
+            \(path): OK — device 'gw-1', 4 source(s), channels: hum_db, hum_pp, level_db, peak_db, sound_events, sound_duty, temperature, humidity, broker mqtt://127.0.0.1:1883
             On Raspberry Pi 5 this config needs in /boot/firmware/config.txt (then a reboot):
               dtparam=i2c_arm=on          for sources[0] 'hum' (ads1x15)
               dtparam=i2s=on              for sources[1] 'mic' (microphone)
@@ -136,7 +136,7 @@ import Foundation
         #expect(b.bus(for: .i2s)?.lines.map(\.line) == [18, 19, 20, 21])
         #expect(b.bus(for: .i2s)?.enable == ["dtparam=i2s=on", "dtoverlay=adau7002-simple"])
         #expect(b.bus(for: .i2c(device: "/dev/i2c-0")) == nil)
-        #expect(b.describe().contains("  /dev/i2c-1  I2C1: GPIO2 SDA1 (pin 3), GPIO3 SCL1 (pin 5); enable with dtparam=i2c_arm=on\n"))
-        #expect(b.describe().contains("  I2S (PCM)    GPIO18 PCM_CLK/BCLK (pin 12), GPIO19 PCM_FS/LRCLK (pin 35), GPIO20 PCM_DIN (pin 38), GPIO21 PCM_DOUT (pin 40)\n"))
+        #expect(b.describe().contains("  I2C1 (/dev/i2c-1): GPIO2 SDA1 (pin 3), GPIO3 SCL1 (pin 5); enable with dtparam=i2c_arm=on\n"))
+        #expect(b.describe().contains("  I2S (PCM): GPIO18 PCM_CLK/BCLK (pin 12), GPIO19 PCM_FS/LRCLK (pin 35), GPIO20 PCM_DIN (pin 38), GPIO21 PCM_DOUT (pin 40)\n"))
     }
 }

@@ -52,9 +52,9 @@ extension Board {
     func describeBuses() -> String {
         var t = "\nI2C and I2S\n-----------\n"
         for b in i2cBuses {
-            t += "  \(b.device)  \(b.bus.name): \(b.bus.pinList); enable with \(b.bus.enable.joined(separator: " and "))\n"
+            t += "  \(b.bus.name) (\(b.device)): \(b.bus.pinList); enable with \(b.bus.enable.joined(separator: " and "))\n"
         }
-        t += "  I2S (PCM)    \(i2s.pinList)\n"
+        t += "  \(i2s.name) (PCM): \(i2s.pinList)\n"
         t += "  An I2S microphone (INMP441, SPH0645) needs a capture card declared by an overlay: \(i2s.enable.joined(separator: " and ")).\n"
         t += "  GPIO sources may not use the lines of a bus an I2C or I2S source of the same config uses.\n"
         return t
@@ -92,9 +92,11 @@ public struct BoardSetupLine: Sendable, Equatable {
 extension VigilConfig {
     /// The buses the sources use that the board knows, with the source index.
     func busesInUse(on board: Board) -> [(source: Int, use: HeaderBusUse, bus: HeaderBus)] {
-        sources.enumerated().flatMap { (i, s) in
-            s.headerBuses.compactMap { use in board.bus(for: use.bus).map { (i, use, $0) } }
+        var out: [(source: Int, use: HeaderBusUse, bus: HeaderBus)] = []
+        for (i, s) in sources.enumerated() {
+            for use in s.headerBuses { if let bus = board.bus(for: use.bus) { out.append((i, use, bus)) } }
         }
+        return out
     }
 
     func describeSource(_ i: Int) -> String { "sources[\(i)] '\(sources[i].name)' (\(sources[i].kind))" }
