@@ -30,14 +30,7 @@ import Foundation
             line: 17
         """
 
-    func problems(_ yaml: String) -> [String] {
-        do {
-            _ = try ConfigLoader.parse(yaml, file: "t.yaml")
-            return []
-        } catch {
-            return error.problems.map { "t.yaml:\($0)" }
-        }
-    }
+    func problems(_ yaml: String) -> [String] { configProblems(yaml) }
 
     @Test func busesAndGPIOLinesThatDoNotMeetAreFine() throws {
         let c = try ConfigLoader.parse(Self.good, file: "t.yaml")
@@ -81,7 +74,7 @@ import Foundation
 
     @Test func anUnknownInterfaceIsNamed() {
         let yaml = Self.good.replacing("interface: i2s", with: "interface: pcm")
-        #expect(problems(yaml) == ["t.yaml:12:16: sources[1].interface: must be usb (a card off the header) or i2s (on the header's PCM pins), got 'pcm'"])
+        #expect(problems(yaml) == ["t.yaml:12:16: sources[1].interface: 'pcm' is not a microphone interface (known: usb, i2s)"])
     }
 
     @Test func theSetupNamesTheDTParamAndTheOverlayOnceEach() throws {

@@ -87,6 +87,7 @@ public struct BoardSetupLine: Sendable, Equatable {
     public var line: String
     /// `sources[0] 'hum' (ads1x15)`
     public var neededBy: String
+    public init(line: String, neededBy: String) { self.line = line; self.neededBy = neededBy }
 }
 
 extension VigilConfig {

@@ -69,15 +69,7 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
         calibrationDB = try c.decodeIfPresent(Double.self, forKey: .calibrationDB) ?? d.calibrationDB
         bands = try c.decodeIfPresent([Double].self, forKey: .bands) ?? d.bands
         names = try c.decodeIfPresent(MicrophoneChannelNames.self, forKey: .names) ?? d.names
-        if let text = try c.decodeIfPresent(String.self, forKey: .interface) {
-            guard let i = MicrophoneInterface(rawValue: text.lowercased()) else {
-                throw DecodingError.dataCorruptedError(forKey: .interface, in: c,
-                                                       debugDescription: "must be usb (a card off the header) or i2s (on the header's PCM pins), got '\(text)'")
-            }
-            interface = i
-        } else {
-            interface = d.interface
-        }
+        interface = try c.decodeIfPresent(MicrophoneInterface.self, forKey: .interface) ?? d.interface
         if let text = try c.decodeIfPresent(String.self, forKey: .weighting) {
             guard let w = FrequencyWeighting(rawValue: text.uppercased()) else {
                 throw DecodingError.dataCorruptedError(forKey: .weighting, in: c,
@@ -167,9 +159,11 @@ extension MicrophoneSourceConfig: SourceKind {
 }
 
 /// How the capture card is attached.
-public enum MicrophoneInterface: String, Sendable {
+public enum MicrophoneInterface: String, Sendable, CaseIterable, Decodable {
     /// A USB microphone or sound card (or any card not on the header's pins).
     case usb
     /// An I²S MEMS microphone on GPIO18-20, behind a device-tree overlay.
     case i2s
+
+    public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "microphone interface") }
 }
