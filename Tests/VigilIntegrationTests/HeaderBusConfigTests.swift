@@ -27,6 +27,7 @@ import Foundation
               - { line: 27, mode: activity, edges: sound_events, duty: sound_duty }
           - kind: dht
             name: climate
+            model: dht22
             line: 17
         """
 
@@ -45,10 +46,10 @@ import Foundation
 
     @Test func aDHTOnTheI2SDataLineOfAMicrophoneIsRejectedNamingTheMicrophone() {
         let yaml = Self.good.replacing("    line: 17", with: "    line: 20")
-        #expect(problems(yaml) == ["t.yaml:19:5: sources[3].line: GPIO20 (header pin 38) is PCM_DIN of I2S on Raspberry Pi 4 Model B, which sources[1] 'mic' (microphone) uses; free for sensors: 4-13, 16-17, 22-27"])
+        #expect(problems(yaml) == ["t.yaml:20:5: sources[3].line: GPIO20 (header pin 38) is PCM_DIN of I2S on Raspberry Pi 4 Model B, which sources[1] 'mic' (microphone) uses; free for sensors: 4-13, 16-17, 22-27"])
         // GPIO21 (PCM_DOUT) too: the I²S function takes all four pins, though a microphone only reads.
         let dout = Self.good.replacing("    line: 17", with: "    line: 21")
-        #expect(problems(dout).first?.hasPrefix("t.yaml:19:5: sources[3].line: GPIO21 (header pin 40) is PCM_DOUT of I2S on ") == true)
+        #expect(problems(dout).first?.hasPrefix("t.yaml:20:5: sources[3].line: GPIO21 (header pin 40) is PCM_DOUT of I2S on ") == true)
     }
 
     @Test func aBME280TakesI2C1TooAndABusThePresetDoesNotKnowIsLeftAlone() {
@@ -60,9 +61,11 @@ import Foundation
                 name: air
               - kind: dht
                 name: climate
+                model: dht22
+                channels: { temperature: t2, humidity: h2 }
                 line: 3
             """
-        #expect(problems(bme) == ["t.yaml:8:5: sources[1].line: GPIO3 (header pin 5) is SCL1 of I2C1 (/dev/i2c-1) on Raspberry Pi 5, which sources[0] 'air' (bme280) uses; free for sensors: 4-13, 16-27"])
+        #expect(problems(bme) == ["t.yaml:10:5: sources[1].line: GPIO3 (header pin 5) is SCL1 of I2C1 (/dev/i2c-1) on Raspberry Pi 5, which sources[0] 'air' (bme280) uses; free for sensors: 4-13, 16-27"])
         // An i2c-gpio bus elsewhere: its pins are the overlay's, not the preset's.
         #expect(problems(bme.replacing("    name: air\n", with: "    name: air\n    bus: /dev/i2c-3\n")) == [])
         // A USB microphone takes no header pins.
@@ -74,7 +77,7 @@ import Foundation
 
     @Test func anUnknownInterfaceIsNamed() {
         let yaml = Self.good.replacing("interface: i2s", with: "interface: pcm")
-        #expect(problems(yaml) == ["t.yaml:12:16: sources[1].interface: 'pcm' is not a microphone interface (known: usb, i2s)"])
+        #expect(problems(yaml) == ["t.yaml:12:5: sources[1].interface: 'pcm' is not a microphone interface (known: usb, i2s)"])
     }
 
     @Test func theSetupNamesTheDTParamAndTheOverlayOnceEach() throws {
