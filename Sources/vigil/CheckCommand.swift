@@ -14,7 +14,7 @@ struct Check: ParsableCommand {
     @Option(name: .shortAndLong, help: "Config file (YAML); /etc/vigil/vigil.yaml unless only --board is given.")
     var config: String?
 
-    @Option(help: "Print a board's preset (GPIO chip, free and reserved pins, serial devices, wiring): \(Boards.names), 'auto' for this machine, or 'list'. With --config, also check the config's GPIO lines against it.")
+    @Option(help: "Print a board's preset (GPIO chip, free and reserved pins, serial devices, wiring): \(Boards.names), 'auto' for this machine, or 'list'. With --config, also check the config's GPIO lines against it and print the config.txt lines its I2C and I2S sources need.")
     var board: String?
 
     func run() throws {
@@ -34,6 +34,8 @@ struct Check: ParsableCommand {
             }
             let names = c.channelNames.map(\.name)
             print("\(path): OK — device '\(c.device)', \(c.sources.count) source(s), channels: \(names.joined(separator: ", ")), broker \(c.mqtt.broker)")
+            // The overlays and dtparams the config's I²C and I²S sources need on that board.
+            if let b = preset ?? c.namedBoard, let setup = c.describeSetup(on: b) { print(setup, terminator: "") }
         }
         if let preset { print(preset.describe(), terminator: "") }
     }

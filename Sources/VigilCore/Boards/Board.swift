@@ -25,6 +25,10 @@ public struct Board: Sendable {
     /// The default wiring of each supported sensor.
     public var wiring: [SensorWiring]
     public var notes: [String]
+    /// The I²C buses on the header (the same on every preset here: I2C1 on GPIO2/3).
+    public var i2cBuses: [I2CBusPreset] = [Boards.i2c1]
+    /// The PCM/I²S pins (GPIO18-21 on every preset here).
+    public var i2s: HeaderBus = Boards.i2sPins
 
     public struct GPIOChip: Sendable, Equatable {
         public var label: String
@@ -223,6 +227,7 @@ extension Board {
         let pathWidth = serialPorts.map(\.path.count).max() ?? 0
         for p in serialPorts { t += "  " + p.path.padding(pathWidth) + "  \(p.description)\n" }
         t += "USB: \(usbPorts)\n"
+        t += describeBuses()
         if !notes.isEmpty {
             t += "\nNotes\n-----\n"
             for n in notes { t += "- \(n)\n" }

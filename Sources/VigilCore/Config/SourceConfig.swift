@@ -6,12 +6,15 @@ public protocol SourceSettings: Sendable {
     var channelPaths: [(name: String, path: [String])] { get }
     /// The GPIO lines the source uses (checked against the board preset); none by default.
     var gpioLines: [GPIOLineUse] { get }
+    /// The header buses (I²C, I²S) the source uses; none by default.
+    var headerBuses: [HeaderBusUse] { get }
     /// Field checks beyond decoding; paths relative to the source entry.
     func validate() -> [ConfigIssue]
 }
 
 extension SourceSettings {
     public var gpioLines: [GPIOLineUse] { [] }
+    public var headerBuses: [HeaderBusUse] { [] }
 }
 
 /// A GPIO line a source uses, for checks against the board preset.
@@ -74,5 +77,6 @@ public struct SourceConfig: Sendable, Decodable {
     public var channelNames: [String] { channelPaths.map(\.name) }
     public var channelPaths: [(name: String, path: [String])] { settings.channelPaths }
     public var gpioLines: [GPIOLineUse] { settings.gpioLines }
+    public var headerBuses: [HeaderBusUse] { settings.headerBuses }
     func validate() -> [ConfigIssue] { settings.validate() }
 }

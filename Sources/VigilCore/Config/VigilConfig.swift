@@ -55,13 +55,15 @@ public struct VigilConfig: Sendable, Decodable {
     /// Whether the board is found on the machine at start (`auto` or unset).
     public var detectsBoard: Bool { board == nil || board == "auto" }
 
-    /// GPIO lines the board does not have or reserves (UART, I²C, …), for sources on its header
+    /// GPIO lines the board does not have or reserves (UART, I²C, …) or that a bus another source
+    /// uses takes (an ADS1115's I2C1, an I²S microphone's PCM pins), for sources on its header
     /// chip (no `chip`, or `chip` set to the header chip's label), and sources on one of the board's
     /// chips that are not wired to the header. Chips named by path or number are checked when the
     /// source opens them and learns their label; other labels (an I²C GPIO expander) are not the
     /// preset's business.
     public func gpioIssues(on board: Board) -> [ConfigIssue] {
         var issues: [ConfigIssue] = []
+        var headerLines: [(source: Int, path: [String], line: Int)] = []
         for (i, source) in sources.enumerated() {
             let uses = source.gpioLines
             guard let first = uses.first else { continue }
@@ -72,10 +74,14 @@ public struct VigilConfig: Sendable, Decodable {
                 continue
             }
             for use in uses {
-                if let p = board.problem(line: use.line) { issues.append(ConfigIssue(["sources", "\(i)"] + use.path, p)) }
+                if let p = board.problem(line: use.line) {
+                    issues.append(ConfigIssue(["sources", "\(i)"] + use.path, p))
+                } else {
+                    headerLines.append((i, use.path, use.line))
+                }
             }
         }
-        return issues
+        return issues + busConflicts(on: board, lines: headerLines)
     }
 
     /// The effective detector settings of a channel: defaults, then its override.

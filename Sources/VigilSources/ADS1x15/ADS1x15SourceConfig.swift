@@ -96,6 +96,8 @@ public struct ADS1x15SourceConfig: Sendable, Decodable {
         return ADS1x15Config(input: input, range: r, conversion: mode == .voltage ? .singleShot : .continuous, dataRateCode: code)
     }
 
+    public var headerBuses: [HeaderBusUse] { [HeaderBusUse(.i2c(device: bus), path: ["bus"])] }
+
     public var channelPaths: [(name: String, path: [String])] {
         switch mode {
         case .voltage: [(names.value, ["names", "value"])]

@@ -47,6 +47,8 @@ public struct BME280SourceConfig: Sendable, Decodable {
         channels = try c.decodeIfPresent(BME280ChannelNames.self, forKey: .channels) ?? d.channels
     }
 
+    public var headerBuses: [HeaderBusUse] { [HeaderBusUse(.i2c(device: bus), path: ["bus"])] }
+
     public var channelPaths: [(name: String, path: [String])] {
         [(channels.temperature, ["channels", "temperature"]), (channels.humidity, ["channels", "humidity"]),
          (channels.pressure, ["channels", "pressure"])]

@@ -15,6 +15,7 @@ import VigilCore
 ///   calibration_db: 0         # added to level_db: dBFS → dB SPL once measured
 ///   bands: [125, 500, 2000]   # octave band levels (dBFS): band_db_125, band_db_500, band_db_2000
 ///   names: { level: level_db, peak: peak_db, band: band_db }
+///   interface: usb            # usb (any card off the header) or i2s (on the header's PCM pins)
 /// ```
 public struct MicrophoneSourceConfig: Sendable, Decodable {
     public var name: String
@@ -34,22 +35,25 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
     /// Octave band centres (from `OctaveBand.centres`) whose levels each window also gives.
     public var bands: [Double]
     public var names: MicrophoneChannelNames
+    /// Where the card is: an I²S microphone takes the header's PCM pins (board checks) and needs an overlay.
+    public var interface: MicrophoneInterface
 
     public static let defaultName = "microphone"
     public static let rates = 8000...192_000
     public static let maxChannels = 8
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, name, device, rate, channels, period, window, weighting, bands, names
+        case kind, name, device, rate, channels, period, window, weighting, bands, names, interface
         case calibrationDB = "calibration_db"
     }
 
     public init(name: String = MicrophoneSourceConfig.defaultName, device: String = "default", rate: Int = 16000,
                 channels: Int = 1, period: ConfigDuration = .milliseconds(100), window: ConfigDuration = .seconds(1),
                 weighting: FrequencyWeighting = .a, calibrationDB: Double = 0, bands: [Double] = [],
-                names: MicrophoneChannelNames = MicrophoneChannelNames()) {
+                names: MicrophoneChannelNames = MicrophoneChannelNames(), interface: MicrophoneInterface = .usb) {
         self.name = name; self.device = device; self.rate = rate; self.channels = channels; self.period = period
         self.window = window; self.weighting = weighting; self.calibrationDB = calibrationDB; self.bands = bands; self.names = names
+        self.interface = interface
     }
 
     public init(from decoder: Decoder) throws {
@@ -65,6 +69,7 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
         calibrationDB = try c.decodeIfPresent(Double.self, forKey: .calibrationDB) ?? d.calibrationDB
         bands = try c.decodeIfPresent([Double].self, forKey: .bands) ?? d.bands
         names = try c.decodeIfPresent(MicrophoneChannelNames.self, forKey: .names) ?? d.names
+        interface = try c.decodeIfPresent(MicrophoneInterface.self, forKey: .interface) ?? d.interface
         if let text = try c.decodeIfPresent(String.self, forKey: .weighting) {
             guard let w = FrequencyWeighting(rawValue: text.uppercased()) else {
                 throw DecodingError.dataCorruptedError(forKey: .weighting, in: c,
@@ -83,6 +88,13 @@ public struct MicrophoneSourceConfig: Sendable, Decodable {
     public var channelPaths: [(name: String, path: [String])] {
         [(names.level, ["names", "level"]), (names.peak, ["names", "peak"])]
             + bands.enumerated().map { (bandChannel($0.element), ["bands", String($0.offset)]) }
+    }
+
+    public var headerBuses: [HeaderBusUse] {
+        switch interface {
+        case .usb: return []
+        case .i2s: return [HeaderBusUse(.i2s, path: ["interface"])]
+        }
     }
 
     /// `band_db_1000`
@@ -144,4 +156,14 @@ extension MicrophoneSourceConfig: SourceKind {
     public func makeSource(_ context: SourceContext) throws(SourceConfigError) -> Source {
         try MicrophoneSource(config: self, log: context.log)
     }
+}
+
+/// How the capture card is attached.
+public enum MicrophoneInterface: String, Sendable, CaseIterable, Decodable {
+    /// A USB microphone or sound card (or any card not on the header's pins).
+    case usb
+    /// An I²S MEMS microphone on GPIO18-20, behind a device-tree overlay.
+    case i2s
+
+    public init(from decoder: Decoder) throws { self = try decodeNamed(decoder, what: "microphone interface") }
 }
