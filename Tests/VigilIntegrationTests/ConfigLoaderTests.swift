@@ -78,7 +78,7 @@ import VigilCore
 
     @Test func unknownSourceKind() {
         let yaml = Self.good.replacing("kind: simulator", with: "kind: telepathy")
-        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20, bme280)"])
+        #expect(problems(yaml) == ["t.yaml:10:5: sources[0].kind: unknown source kind 'telepathy' (known: simulator, serial, dht, gpio, dht_iio, ds18b20, bme280, microphone, ads1x15)"])
     }
 
     @Test func yamlSyntaxError() {
