@@ -16,11 +16,11 @@ import VigilFleetCore
 /// | `GET /api/counters` | `{"counters":{"received":…,"rejected.<code>":…}}` |
 /// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
-    public let store: SQLiteFleetStore
+    public let store: any FleetDatabase
     /// Change notices for the page's live updates (`/api/stream`), fed by the receiver after each commit.
     public let feed: ChangeFeed
 
-    public init(store: SQLiteFleetStore, feed: ChangeFeed = ChangeFeed()) { self.store = store; self.feed = feed }
+    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed()) { self.store = store; self.feed = feed }
 
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()

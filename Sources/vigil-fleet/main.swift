@@ -14,15 +14,19 @@ import Musl
 struct VigilFleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-fleet",
-        abstract: "Receive Vigil gateways' events from an MQTT broker into a fleet store (SQLite).",
+        abstract: "Receive Vigil gateways' events from an MQTT broker into a fleet store (SQLite, or PostgreSQL with --store).",
         discussion: "Exit status 78 (EX_CONFIG) for bad options, so systemd does not restart-loop.")
 
     @Option(help: "The broker: mqtt://HOST[:PORT].")
     var broker: String = "mqtt://127.0.0.1:1883"
     @Option(help: "Topic prefix the gateways publish under.")
     var prefix: String = "vigil"
-    @Option(help: "The SQLite database file (created if missing; its directory must exist).")
-    var db: String = "/var/lib/vigil-fleet/fleet.db"
+    @Option(help: "The SQLite database file (created if missing; its directory must exist). Default: \(StoreChoice.defaultDB).")
+    var db: String?
+    @Option(help: "A PostgreSQL store instead of SQLite: postgres://USER@HOST[:PORT]/DATABASE (several receivers may share it).")
+    var store: String?
+    @Option(name: .customLong("store-password-file"), help: "The file holding the PostgreSQL password (never on the command line).")
+    var storePasswordFile: String?
     @Option(name: .customLong("client-id"), help: "Fixed MQTT client id: the broker keeps its session across restarts.")
     var clientID: String = "vigil-fleet"
     @Option(help: "Shared-subscription group: receivers of one group split the fleet ($share/NAME/...).")
@@ -62,6 +66,7 @@ struct VigilFleetCommand: ParsableCommand {
         if let alive, alive.nanoseconds < 5_000_000_000 { problems.append("--keepalive: at least 5s (libmosquitto's minimum)") }
         if !(1...100_000).contains(maxBatch) { problems.append("--max-batch: 1 to 100000, got \(maxBatch)") }
         if let http, case .failure(let why) = HTTPAddress.parse(http) { problems.append("--http: \(why)") }
+        if case .failure(let why) = storeChoice() { problems.append(why.description) }
         if Logger.Level(rawValue: logLevel) == nil { problems.append("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error") }
         guard problems.isEmpty, case .success(let (host, port)) = endpoint, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
@@ -86,15 +91,15 @@ struct VigilFleetCommand: ParsableCommand {
         }
         let logger = Logger(label: "vigil-fleet")
         let signals = stopSignals
-        let store: SQLiteFleetStore
+        let store: any FleetDatabase
         let receiver: FleetReceiver
         do {
-            store = try SQLiteFleetStore(path: db)
+            store = try storeChoice().get().open()
             receiver = try FleetReceiver(settings: settings, store: store, logger: logger)
         } catch {
             exitWithConfigError("vigil-fleet: \(error)")
         }
-        logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(db)")
+        logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(store.location)")
         let stop = StopFlag()
         guard let http, case .success(let (host, port)) = HTTPAddress.parse(http) else {
             try startSignalWaiter(signals, logger) { stop.raise() }
