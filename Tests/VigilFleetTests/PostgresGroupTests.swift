@@ -8,7 +8,7 @@ import VigilTestSupport
 @Suite(.serialized) struct PostgresGroupTests {
     static func receiver(_ broker: MosquittoBroker, _ url: String, clientID: String) throws -> FleetReceiverProcess {
         try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--store", url, "--client-id", clientID,
-                                  "--group", "fleet", "--max-batch", "50"], timeout: 60)
+                                  "--group", "fleet", "--max-batch", "50"], timeout: 180)
     }
 
     @Test(.enabled(if: PostgresServer.shouldRun, "\(PostgresServer.missing)"))
@@ -19,21 +19,22 @@ import VigilTestSupport
         let broker = try MosquittoBroker()
         let a = try Self.receiver(broker, url, clientID: "fleet-a")
         var b = try Self.receiver(broker, url, clientID: "fleet-b")
-        let total = 20_000
+        // Small enough for a loaded machine: the PostgreSQL store writes a few hundred messages/s today (docs/fleet.md).
+        let total = 3_000
         let lines = (1...total).map { FleetPayloads.summary("gw-s", UInt64($0)) }.joined(separator: "\n") + "\n"
         let file = broker.directory.appendingPathComponent("stream").path
         try lines.write(toFile: file, atomically: true, encoding: .utf8)
         let publisher = try LinePublisher(port: broker.port, topic: "vigil/gw-s/summary/temperature", file: file)
         func rows(_ sql: String) throws -> [[String]] { try server.rows(database, sql) }
         func stored() throws -> Int { Int(try rows("SELECT count(*) FROM events")[0][0])! }
-        #expect(try waitUntil(timeout: 60) { try stored() >= 2000 })
+        #expect(try waitUntil(timeout: 120) { try stored() >= 500 })
         b.kill()
         let atKill = try stored()
         #expect(atKill < total, "the stream ended before the kill: \(atKill)")
-        #expect(try publisher.wait(timeout: 120) == 0)
+        #expect(try publisher.wait(timeout: 300) == 0)
         // Same client id: the broker kept b's session, with what it had not acknowledged and what was queued for it.
         b = try Self.receiver(broker, url, clientID: "fleet-b")
-        let complete = try waitUntil(timeout: 120) { try stored() == total }
+        let complete = try waitUntil(timeout: 300) { try stored() == total }
         let count = try stored()
         #expect(complete, "stored \(count) of \(total)\na: \(a.stderr)\nb: \(b.stderr)")
         // 0 lost: every seq once; 0 stored twice: as many rows as distinct seqs (the key forbids more, this says so).
