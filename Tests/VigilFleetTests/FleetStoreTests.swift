@@ -73,8 +73,9 @@ final class TemporaryDatabase {
         #expect(try file.rows("PRAGMA journal_mode") == [["wal"]])
     }
 
-    @Test(.disabled(if: PostgresServer.shouldRun, "\(PostgresServer.missing): the store tests ran against SQLite only"))
-    func postgresStoreTestsNeedPostgreSQL() {}
+    /// Skipped, saying why, when PostgreSQL is missing (the cases above then ran against SQLite only).
+    @Test(.enabled(if: PostgresServer.shouldRun, "\(PostgresServer.missing): the store tests ran against SQLite only"))
+    func storeTestsRanAgainstPostgreSQL() { #expect(Self.kinds.contains(.postgres)) }
 
     @Test(arguments: FleetStoreTests.kinds) mutating func eventsOnceDuplicatesCountedEpisodesHealthSources(_ kind: StoreKind) throws {
         try use(kind)
