@@ -2,7 +2,7 @@
 SWIFT     ?= swift
 DURATION  ?= 30
 # Debian packages: C libraries the agent (and vigil-fleet: SQLite) links, and what the demo and the tests run.
-DEB_BUILD := libgpiod-dev libserialport-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
+DEB_BUILD := libgpiod-dev libserialport-dev libasound2-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 # What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl;
 # the PostgreSQL store's tests start their own server from Debian's postgresql (initdb, pg_ctl).
@@ -13,7 +13,7 @@ DEB_PACKAGING := dpkg-dev lintian systemd man-db
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install deb evaluate fuzz
+.PHONY: all deps deps-packaging deps-test build demo test bench bench-e2e clean install install-fleet deb deb-fleet evaluate fuzz
 
 all: build
 
@@ -47,12 +47,21 @@ test: deps deps-packaging deps-test
 install: build
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh .build/release/vigil
 
+# The fleet receiver: binary, hardened unit, /etc/vigil/fleet.yaml, sysusers.d, tmpfiles.d (docs/fleet.md#systemd).
+install-fleet: deps
+	$(SWIFT) build -c release --product vigil-fleet
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install-fleet.sh .build/release/vigil-fleet
+
 # A .deb for this machine's architecture (static Swift runtime), in .build-deb/.
 deb: deps deps-packaging
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 
+# The fleet receiver's own package, vigil-fleet, in .build-deb-fleet/ (a second whole static build).
+deb-fleet: deps deps-packaging
+	SWIFT=$(SWIFT) scripts/build-fleet-deb.sh
+
 clean:
-	rm -rf .build .build-deb .build-bench-e2e .build-fuzz
+	rm -rf .build .build-deb .build-deb-fleet .build-bench-e2e .build-fuzz
 
 # Accuracy on SKAB (labelled industrial recordings, ../shared/data/skab): every detector, pooled over
 # the 34 recordings, first 400 rows of each as warm-up (docs/accuracy.md has the table).

@@ -28,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Only its bcrypt (a small C library): password hashes for the fleet page's users.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // Hummingbird's header types by name (WWW-Authenticate, security headers); already in Hummingbird's graph.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries from Debian, found through pkg-config.
@@ -37,6 +41,8 @@ let package = Package(
                        providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport",
                        providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa",
+                       providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
 
@@ -45,7 +51,7 @@ let package = Package(
         // Pure Swift, no I/O, no C: windows, detectors, episodes, summaries, events, config model.
         .target(name: "VigilCore"),
         // One folder per sensor kind, each with its README and sample config.
-        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD"],
+        .target(name: "VigilSources", dependencies: ["VigilCore", "VigilIO", "CSerialPort", "CGPIOD", "CALSA"],
                 exclude: kindDocuments),
         // MQTT over libmosquitto and the outbox.
         .target(name: "VigilUplink", dependencies: [
@@ -53,9 +59,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // YAML on libyaml: nodes with line and column, a Decoder over them, config errors placed at file:line.
+        // Shared by the agent and the fleet receiver (no server framework in it).
+        .target(name: "VigilYAML", dependencies: ["VigilCore", "CYAML"]),
         // Wiring: config file → pipelines → uplink.
         .target(name: "VigilAgent", dependencies: [
-            "VigilCore", "VigilIO", "VigilSources", "VigilUplink", "CYAML",
+            "VigilCore", "VigilIO", "VigilSources", "VigilUplink", "VigilYAML",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
@@ -72,11 +81,13 @@ let package = Package(
             "VigilFleetCore", "VigilCore", "CMosquitto",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .executableTarget(name: "vigil-fleet", dependencies: [
-            "VigilFleet", "VigilFleetCore", "VigilCore",
+            "VigilFleet", "VigilFleetCore", "VigilCore", "VigilIO", "VigilYAML",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

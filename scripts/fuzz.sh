@@ -55,7 +55,7 @@ build() {
         local needed=()
         case "${MODULES[$t]}" in
             VigilFleetCore) needed=(VigilFleetCore VigilCore) ;;
-            *) needed=(VigilAgent VigilSources VigilUplink VigilCore VigilIO SystemPackage CSystem Logging) ;;
+            *) needed=(VigilAgent VigilYAML VigilSources VigilUplink VigilCore VigilIO SystemPackage CSystem Logging) ;;
         esac
         local objs=()
         for m in "${needed[@]}"; do objs+=("$rel/$m.build"/*.o); done

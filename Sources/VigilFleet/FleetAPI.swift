@@ -1,10 +1,13 @@
 import Foundation
 import Hummingbird
 import Logging
+import VigilCore
 import VigilFleetCore
 
-/// The read-only JSON API over the store, served by Hummingbird. Keys are snake_case like the payloads,
-/// times RFC 3339 UTC with milliseconds. Nothing here changes state.
+/// The JSON API over the store, served by Hummingbird. Keys are snake_case like the payloads, times RFC 3339
+/// UTC with milliseconds. `<`, `>` and `&` in strings are sent as `\u003c`, `\u003e`, `\u0026`, so device-supplied
+/// text is inert even where a client pastes it into HTML. Nothing but the acknowledgement changes state, and
+/// `FleetAccess` stands in front of every route.
 ///
 /// | route | answer |
 /// |---|---|
@@ -14,21 +17,52 @@ import VigilFleetCore
 /// | `GET /api/devices/{device}/hours/{channel}` | `{"hours":[…]}` hourly roll-ups with mean and std |
 /// | `GET /api/anomalies` | `{"open_episodes":[…]}` of the whole fleet |
 /// | `GET /api/counters` | `{"counters":{"received":…,"rejected.<code>":…}}` |
+/// | `POST /api/devices/{device}/episodes/{subject}/{episode}/acknowledge` | the open episode, acknowledged (`write` role; body `{"note":…}` or `{}`) |
 /// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
     public let store: any FleetDatabase
     /// Change notices for the page's live updates (`/api/stream`), fed by the receiver after each commit.
     public let feed: ChangeFeed
+    /// Empty: loopback only, read only (the command refuses any other address without credentials).
+    public let credentials: FleetCredentials
 
-    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed()) { self.store = store; self.feed = feed }
+    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed(), credentials: FleetCredentials = FleetCredentials()) {
+        self.store = store; self.feed = feed; self.credentials = credentials
+    }
 
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: htmlSafe(try encoder.encode(value)))))
+    }
+
+    /// JSON with `<`, `>`, `&` as `\u` escapes: outside strings JSON never has them, so this only touches strings.
+    static func htmlSafe(_ json: Data) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count)
+        for b in json {
+            switch b {
+            case UInt8(ascii: "<"): out += Array(#"\u003c"#.utf8)
+            case UInt8(ascii: ">"): out += Array(#"\u003e"#.utf8)
+            case UInt8(ascii: "&"): out += Array(#"\u0026"#.utf8)
+            default: out.append(b)
+            }
+        }
+        return out
+    }
+
+    /// The acknowledgement's body: `{}` or `{"note": "…"}` (at most 500 characters); empty counts as `{}`.
+    struct AcknowledgementRequest: Decodable { var note: String? }
+    static func note(_ body: ByteBuffer) throws -> String {
+        guard body.readableBytes > 0 else { return "" }
+        guard let request = try? JSONDecoder().decode(AcknowledgementRequest.self, from: Data(body.readableBytesView)) else {
+            throw HTTPError(.badRequest, message: "the body is {} or {\"note\": \"…\"}")
+        }
+        let note = request.note ?? ""
+        guard note.count <= 500 else { throw HTTPError(.badRequest, message: "note is at most 500 characters") }
+        return note
     }
 
     /// The event kinds a `kind` query may name.
@@ -39,14 +73,15 @@ public struct FleetAPI: Sendable {
     }
 
     /// A name from the path, refused unless it is one the receiver could have stored.
-    static func name(_ context: BasicRequestContext, _ key: String) throws -> String {
+    static func name(_ context: FleetContext, _ key: String) throws -> String {
         let value = try context.parameters.require(key)
         guard FleetNames.isValid(value) else { throw HTTPError(.badRequest, message: "not a valid \(key) name") }
         return value
     }
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<FleetContext> {
+        let router = Router(context: FleetContext.self)
+        router.add(middleware: FleetAccess(credentials: credentials))
         let store = self.store
         router.get("/api/devices") { _, _ in try Self.json(["devices": store.devices()]) }
         router.get("/api/devices/:device") { _, context in
@@ -66,6 +101,18 @@ public struct FleetAPI: Sendable {
         router.get("/api/devices/:device/hours/:channel") { _, context in
             try Self.json(["hours": store.hours(device: Self.name(context, "device"), channel: Self.name(context, "channel"))])
         }
+        router.post("/api/devices/:device/episodes/:subject/:episode/acknowledge") { request, context in
+            guard let episode = context.parameters.get("episode", as: Int64.self) else { throw HTTPError(.badRequest, message: "episode is a number") }
+            let (device, subject) = (try Self.name(context, "device"), try Self.name(context, "subject"))
+            let note = try Self.note(try await request.body.collect(upTo: 4096))
+            // FleetAccess lets a POST through only with a write credential.
+            guard let caller = context.caller, caller.role == .write else { throw HTTPError(.forbidden) }
+            guard let acknowledged = try store.acknowledge(device: device, subject: subject, episode: episode, by: caller.name,
+                                                           note: note, now: Clock.wallNanos()) else {
+                throw HTTPError(.notFound, message: "no such open episode")
+            }
+            return try Self.json(acknowledged)
+        }
         router.get("/api/anomalies") { _, _ in try Self.json(["open_episodes": store.openEpisodes()]) }
         router.get("/api/counters") { _, _ in try Self.json(["counters": store.counters()]) }
         addPages(to: router)
@@ -81,7 +128,7 @@ public struct FleetAPI: Sendable {
                     logger: logger)
     }
 
-    /// Loopback only until the API has credentials: 127.0.0.0/8, ::1 or localhost.
+    /// 127.0.0.0/8, ::1 or localhost: where the API may listen without credentials.
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.") && host.split(separator: ".").count == 4
     }

@@ -25,6 +25,12 @@ public enum FleetView {
     }
     public struct Episode: Encodable, Sendable, Equatable {
         public var device: String, subject: String, episode: Int64, startSeq: Int64, started: String, detector: String, z: Double?
+        /// Absent until someone with the write role acknowledged the episode.
+        public var acknowledged: Acknowledgement?
+    }
+    /// Who acknowledged an open anomaly episode (a user or token name), when, and their note.
+    public struct Acknowledgement: Encodable, Sendable, Equatable {
+        public var by: String, at: String, note: String
     }
     public struct HealthProblem: Encodable, Sendable, Equatable {
         public var channel: String, check: String, startSeq: Int64, started: String
@@ -85,7 +91,8 @@ extension FleetDatabase {
                 FleetView.Gap(first: $0.int("first_seq") ?? 0, last: $0.int("last_seq") ?? 0, state: $0["state"].text,
                               opened: Self.time($0.int("opened_ns")))
             }
-            let episodes = try db.fetch("SELECT * FROM open_episodes WHERE device = ? ORDER BY start_seq", name).map(Self.episode)
+            let episodes = try db.fetch("\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? ORDER BY o.start_seq", name)
+                .map(Self.episode)
             let health = try db.fetch("SELECT * FROM health_problems WHERE device = ? ORDER BY start_seq", name).map {
                 FleetView.HealthProblem(channel: $0["channel"].text, check: $0["check_name"].text, startSeq: $0.int("start_seq") ?? 0,
                                         started: Self.time($0.int("started_ns")))
@@ -98,16 +105,31 @@ extension FleetDatabase {
         }
     }
 
-    private static func episode(_ row: SQLRow) -> FleetView.Episode {
+    /// A row of `FleetSchema.episodesWithAcknowledgement`.
+    static func episode(_ row: SQLRow) -> FleetView.Episode {
         FleetView.Episode(device: row["device"].text, subject: row["subject"].text, episode: row.int("episode") ?? 0,
-                          startSeq: row.int("start_seq") ?? 0, started: time(row.int("started_ns")), detector: row["detector"].text,
-                          z: row.double("z"))
+                          startSeq: row.int("start_seq") ?? 0, started: Self.time(row.int("started_ns")), detector: row["detector"].text,
+                          z: row.double("z"),
+                          acknowledged: row.string("acknowledged_by").map {
+                              FleetView.Acknowledgement(by: $0, at: Self.time(row.int("acknowledged_ns")), note: row["note"].text)
+                          })
     }
 
     /// Open anomaly episodes of the whole fleet, oldest first.
     public func openEpisodes() throws -> [FleetView.Episode] {
         try read { db in
-            try db.fetch("SELECT * FROM open_episodes ORDER BY started_ns, device, subject").map(Self.episode)
+            try db.fetch("\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map(Self.episode)
+        }
+    }
+
+    /// Acknowledges the open episode `episode` of `device`'s `subject` as `caller` at `now`, unless it is
+    /// acknowledged already (the first acknowledgement stays). The episode as it is then; nil when it is not open.
+    public func acknowledge(device: String, subject: String, episode: Int64, by caller: String, note: String,
+                            now: Int64) throws -> FleetView.Episode? {
+        try write { db in
+            try db.execute(FleetSchema.insertAcknowledgement, caller, now, note, device, subject, episode)
+            return try db.fetch("\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? AND o.subject = ? AND o.episode = ?",
+                                device, subject, episode).first.map(Self.episode)
         }
     }
 

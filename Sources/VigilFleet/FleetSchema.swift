@@ -3,7 +3,7 @@
 /// runs the same statements. Times are Unix-epoch nanoseconds (`*_ns`); sequence numbers fit a BIGINT.
 public enum FleetSchema {
     /// (id, statements), applied in order, each once.
-    public static let migrations: [(id: String, statements: [String])] = [("v1", v1)]
+    public static let migrations: [(id: String, statements: [String])] = [("v1", v1), ("v2", v2)]
 
     static let v1: [String] = [
         // One row per device: the registry and the sequence ledger's scalars (its gaps are in `gaps`).
@@ -137,6 +137,37 @@ public enum FleetSchema {
         // The receiver's own counters: rejections by code, messages received, store conflicts.
         "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     ]
+
+    static let v2: [String] = [
+        // Acknowledgements of anomaly episodes (the page's and API's only write). Keyed by the episode's start
+        // seq too: an agent that restarts numbers episodes again, and a new episode must not look acknowledged.
+        // Kept after the episode ends, as the record of who saw it.
+        """
+        CREATE TABLE acknowledgements (
+            device TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            episode BIGINT NOT NULL,
+            start_seq BIGINT NOT NULL,
+            acknowledged_by TEXT NOT NULL,
+            acknowledged_ns BIGINT NOT NULL,
+            note TEXT NOT NULL,
+            PRIMARY KEY (device, subject, episode, start_seq)
+        )
+        """,
+        // The device page reads a channel's anomaly and health events by (device, subject).
+        "CREATE INDEX events_device_subject ON events (device, subject, seq)",
+    ]
+
+    static let insertAcknowledgement = """
+        INSERT INTO acknowledgements (device, subject, episode, start_seq, acknowledged_by, acknowledged_ns, note)
+        SELECT device, subject, episode, start_seq, ?, ?, ? FROM open_episodes WHERE device = ? AND subject = ? AND episode = ?
+        ON CONFLICT (device, subject, episode, start_seq) DO NOTHING
+        """
+    /// `open_episodes` columns with the acknowledgement's, NULL when there is none.
+    static let episodesWithAcknowledgement = """
+        SELECT o.*, a.acknowledged_by, a.acknowledged_ns, a.note FROM open_episodes o LEFT JOIN acknowledgements a
+        ON a.device = o.device AND a.subject = o.subject AND a.episode = o.episode AND a.start_seq = o.start_seq
+        """
 
     static let upsertDevice = """
         INSERT INTO devices (device, state, state_since_ns, clean_offline, first_seen_ns, last_seen_ns, version,

@@ -9,5 +9,7 @@ public enum SourceKinds {
         DHTIIOSourceConfig.self,
         DS18B20SourceConfig.self,
         BME280SourceConfig.self,
+        MicrophoneSourceConfig.self,
+        ADS1x15SourceConfig.self,
     ]
 }

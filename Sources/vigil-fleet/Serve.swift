@@ -56,7 +56,7 @@ func startSignalWaiter(_ signals: sigset_t, _ logger: Logger, onSignal: @escapin
     }
 }
 
-/// `HOST:PORT` for the API: loopback only until the API has credentials.
+/// `HOST:PORT` for the page and API (`[v6]:PORT` too); whether it needs credentials is the caller's check.
 enum HTTPAddress {
     static func parse(_ text: String) -> Result<(String, Int), OptionError> {
         guard let colon = text.lastIndex(of: ":") else { return .failure(OptionError("'\(text)' is not HOST:PORT")) }
@@ -65,9 +65,7 @@ enum HTTPAddress {
         guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             return .failure(OptionError("'\(text)' is not HOST:PORT with a port 0 to 65535"))
         }
-        guard FleetAPI.isLoopback(host) else {
-            return .failure(OptionError("\(host) is not a loopback address (the API has no credentials yet)"))
-        }
+        guard !host.isEmpty else { return .failure(OptionError("'\(text)' has no host")) }
         return .success((host, port))
     }
 }

@@ -18,7 +18,8 @@ enum StoreChoice {
 }
 
 extension VigilFleetCommand {
-    func storeChoice() -> Result<StoreChoice, OptionError> {
+    /// `db` is the SQLite file from --db or the config file, nil when neither gives one.
+    func storeChoice(db: String?) -> Result<StoreChoice, OptionError> {
         guard let store else {
             if storePasswordFile != nil { return .failure(OptionError("--store-password-file: only with --store postgres://…")) }
             return .success(.sqlite(path: db ?? StoreChoice.defaultDB))

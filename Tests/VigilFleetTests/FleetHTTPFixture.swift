@@ -10,13 +10,13 @@ final class FleetHTTPFixture {
     var base: String { "http://127.0.0.1:\(http)" }
 
     /// Returns once the receiver is subscribed and its server is listening.
-    init(clientID: String) throws {
+    init(clientID: String, _ extra: [String] = []) throws {
         broker = try MosquittoBroker()
         db = try TemporaryDatabase()
         http = try freeLocalPort()
         fleet = try FleetReceiverProcess(["--broker", "mqtt://127.0.0.1:\(broker.port)", "--db", db.path, "--client-id", clientID,
-                                          "--http", "127.0.0.1:\(http)"])
-        guard waitUntil(timeout: 10, { [fleet, http] in fleet.stderr.contains("API listening on http://127.0.0.1:\(http)") }) else {
+                                          "--http", "127.0.0.1:\(http)"] + extra)
+        guard waitUntil(timeout: 60, { [fleet, http] in fleet.stderr.contains("API listening on http://127.0.0.1:\(http)") }) else {
             throw TestSupportError("vigil-fleet did not start its server: \(fleet.stderr)")
         }
     }

@@ -10,6 +10,9 @@ extension FleetView {
     /// An open anomaly episode, an open health problem or a source that is down.
     public struct Problem: Sendable, Equatable {
         public var device: String, kind: ProblemKind, subject: String, detail: String, sinceNanos: Int64
+        /// An anomaly's episode number and its acknowledgement, if any.
+        public var episode: Int64? = nil
+        public var acknowledged: Acknowledgement? = nil
     }
     public struct SummaryPoint: Sendable, Equatable {
         public var fromNanos: Int64, tsNanos: Int64, mean: Double?, min: Double?, max: Double?
@@ -27,12 +30,11 @@ extension FleetDatabase {
     /// Every open problem of the fleet: anomalies, then health problems, then sources down, oldest first in each.
     public func openProblems() throws -> [FleetView.Problem] {
         try read { db in
-            let anomalies = try db.fetch("SELECT * FROM open_episodes ORDER BY started_ns, device, subject").map { r in
-                let z = r.double("z")
-                let detector = r["detector"].text
-                let detail = "episode \(r.int("episode") ?? 0)" + (detector.isEmpty ? "" : ", \(detector)") + (z.map { ", z \(PlotNumber.text($0))" } ?? "")
-                return FleetView.Problem(device: r["device"].text, kind: .anomaly, subject: r["subject"].text, detail: detail,
-                                         sinceNanos: r.int("started_ns") ?? 0)
+            let anomalies = try db.fetch("\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map { r in
+                let e = Self.episode(r)
+                let detail = "episode \(e.episode)" + (e.detector.isEmpty ? "" : ", \(e.detector)") + (e.z.map { ", z \(PlotNumber.text($0))" } ?? "")
+                return FleetView.Problem(device: e.device, kind: .anomaly, subject: e.subject, detail: detail, sinceNanos: r.int("started_ns") ?? 0,
+                                         episode: e.episode, acknowledged: e.acknowledged)
             }
             let health = try db.fetch("SELECT * FROM health_problems ORDER BY started_ns, device, channel").map { r in
                 FleetView.Problem(device: r["device"].text, kind: .health, subject: r["channel"].text, detail: r["check_name"].text,

@@ -23,7 +23,7 @@ public struct PageFilter: Sendable, Equatable {
 /// The two pages, rendered server-side from store rows. Pure: no I/O. Everything changing lives in
 /// `<main id="live">`, which the inline script swaps for a fresh copy when the change feed names it.
 enum FleetPages {
-    static func overview(devices: [FleetView.Device], problems: [FleetView.Problem], filter: PageFilter) -> Markup {
+    static func overview(devices: [FleetView.Device], problems: [FleetView.Problem], filter: PageFilter, canAcknowledge: Bool = false) -> Markup {
         let shownProblems = problems.filter(filter.keeps)
         let withProblem = Set(shownProblems.map(\.device))
         let shownDevices = devices.filter { filter.keeps(device: $0.device) && (!filter.narrowsDevices || withProblem.contains($0.device)) }
@@ -36,14 +36,14 @@ enum FleetPages {
             <label>kind <select name="kind">\(kinds)</select></label> <button>filter</button> <a href="/">clear</a></form>
             """
         let live: Markup = """
-            <h2>Open problems (\(shownProblems.count))</h2>\(problemTable(shownProblems, withDevice: true))
+            <h2>Open problems (\(shownProblems.count))</h2>\(problemTable(shownProblems, withDevice: true, canAcknowledge: canAcknowledge))
             <h2>Devices (\(shownDevices.count) of \(devices.count))</h2>\(deviceTable(shownDevices))
             """
         return page(title: "vigil-fleet", device: nil, heading: "Fleet", above: form, live: live)
     }
 
     static func device(_ d: FleetView.DeviceDetail, problems: [FleetView.Problem], series: [FleetView.ChannelSeries],
-                       events: [FleetView.Event]) -> Markup {
+                       events: [FleetView.Event], canAcknowledge: Bool = false) -> Markup {
         let r = d.device
         let plots: [Markup] = series.map { s in
             "<section class=\"channel\"><h3>\(s.channel)\(s.unit.isEmpty ? "" : " (\(s.unit))")</h3>\(ChannelPlot(series: s).markup)</section>"
@@ -57,7 +57,7 @@ enum FleetPages {
         let live: Markup = """
             <p><span class="state \(r.state)">\(r.state)</span> since \(r.stateSince) · last seen \(r.lastSeen) · version \(r.version ?? "?") · \
             stored \(r.stored) · duplicates \(r.duplicates) · <b>lost \(r.lost)</b> · skipped \(r.skipped) · open seqs \(r.openSeqs)</p>
-            <h2>Open problems (\(problems.count))</h2>\(problemTable(problems, withDevice: false))
+            <h2>Open problems (\(problems.count))</h2>\(problemTable(problems, withDevice: false, canAcknowledge: canAcknowledge))
             <h2>Channels</h2>\(plots.isEmpty ? Markup("<p class=\"empty\">no channels yet</p>") : Markup("\(plots)"))
             <h2>Event log</h2><p>\(filterLinks)</p>
             <table class="events"><tr><th>seq</th><th>kind</th><th>event</th><th>subject</th><th>ts</th><th>payload</th></tr>\(rows)</table>
@@ -65,14 +65,23 @@ enum FleetPages {
         return page(title: "\(r.device) · vigil-fleet", device: r.device, heading: "\(r.device)", above: "<p><a href=\"/\">← fleet</a></p>", live: live)
     }
 
-    static func problemTable(_ problems: [FleetView.Problem], withDevice: Bool) -> Markup {
+    static func problemTable(_ problems: [FleetView.Problem], withDevice: Bool, canAcknowledge: Bool = false) -> Markup {
         guard !problems.isEmpty else { return "<p class=\"empty\">none</p>" }
         let rows: [Markup] = problems.map { p in
             let device: Markup = withDevice ? "<td><a href=\"/devices/\(p.device)\">\(p.device)</a></td>" : Markup()
-            return "<tr class=\"problem \(p.kind.rawValue)\"><td>\(p.kind.rawValue)</td>\(device)<td>\(p.subject)</td><td>\(p.detail)</td><td>\(Timestamp.rfc3339(p.sinceNanos))</td></tr>"
+            return "<tr class=\"problem \(p.kind.rawValue)\"><td>\(p.kind.rawValue)</td>\(device)<td>\(p.subject)</td><td>\(p.detail)</td><td>\(Timestamp.rfc3339(p.sinceNanos))</td>\(acknowledgement(p, canAcknowledge))</tr>"
         }
         let head: Markup = withDevice ? "<th>device</th>" : Markup()
-        return "<table class=\"problems\"><tr><th>kind</th>\(head)<th>channel / source</th><th>detail</th><th>since</th></tr>\(rows)</table>"
+        return "<table class=\"problems\"><tr><th>kind</th>\(head)<th>channel / source</th><th>detail</th><th>since</th><th>acknowledged</th></tr>\(rows)</table>"
+    }
+
+    /// Who acknowledged an anomaly and when; else, for a caller with the write role, a button that does.
+    static func acknowledgement(_ p: FleetView.Problem, _ canAcknowledge: Bool) -> Markup {
+        if let a = p.acknowledged {
+            return "<td class=\"ack\">\(a.by) at \(a.at)\(a.note.isEmpty ? "" : ": \(a.note)")</td>"
+        }
+        guard canAcknowledge, let episode = p.episode else { return "<td></td>" }
+        return "<td><button class=\"ack\" data-ack=\"/api/devices/\(p.device)/episodes/\(p.subject)/\(episode)/acknowledge\">acknowledge</button></td>"
     }
 
     static func deviceTable(_ devices: [FleetView.Device]) -> Markup {
@@ -122,6 +131,8 @@ enum FleetPages {
         function reload(){if(busy){again=1;return}busy=1;fetch(location.href).then(function(r){return r.text()}).then(function(t){\
         var n=new DOMParser().parseFromString(t,'text/html').getElementById('live');if(n)document.getElementById('live').replaceWith(n)})\
         .finally(function(){busy=0;if(again){again=0;reload()}})}\
+        document.addEventListener('click',function(e){var b=e.target.closest('button[data-ack]');if(!b)return;b.disabled=true;\
+        fetch(b.dataset.ack,{method:'POST',headers:{'Content-Type':'application/json'},body:'{}'}).finally(reload)});\
         new EventSource('/api/stream').onmessage=function(e){var c=JSON.parse(e.data);if(!d||c.devices.indexOf(d)>=0)reload()}})();
         """
 }

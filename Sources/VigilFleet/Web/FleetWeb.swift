@@ -21,10 +21,11 @@ extension FleetAPI {
         return f
     }
 
-    func addPages(to router: Router<BasicRequestContext>) {
+    func addPages(to router: Router<FleetContext>) {
         let store = self.store, feed = self.feed
-        router.get("/") { request, _ in
-            try Self.html(FleetPages.overview(devices: store.devices(), problems: store.openProblems(), filter: Self.filter(request)))
+        router.get("/") { request, context in
+            try Self.html(FleetPages.overview(devices: store.devices(), problems: store.openProblems(), filter: Self.filter(request),
+                                              canAcknowledge: context.caller?.role == .write))
         }
         router.get("/devices/:device") { request, context in
             let name = try Self.name(context, "device")
@@ -33,7 +34,8 @@ extension FleetAPI {
             try Self.check(eventKind: kind)
             let problems = try store.openProblems().filter { $0.device == name }
             return Self.html(FleetPages.device(detail, problems: problems, series: try store.channelSeries(device: name),
-                                               events: try store.events(device: name, kind: kind, beforeSeq: nil, limit: 100)))
+                                               events: try store.events(device: name, kind: kind, beforeSeq: nil, limit: 100),
+                                               canAcknowledge: context.caller?.role == .write))
         }
         router.get("/api/stream") { _, _ in
             let notices = feed.subscribe()

@@ -147,10 +147,8 @@ public final class BME280Source: Source, DeviceStateReporting {
                 chip = nil
                 reporter.update(pushingTo: sink) { $0.errors += 1 }
                 let delay = retry.next()
-                if reporter.lastState != false {
-                    log(.warning, "bme280 \(name): \(error); retrying in \(ConfigDuration(nanoseconds: delay)) (further failures are only counted)")
-                    reporter.report(up: false, device: portDescription, reason: error.description, to: sink)
-                }
+                reporter.reportRetrying(device: portDescription, reason: error.description, delay: delay,
+                                        source: "bme280 \(name)", log: log, to: sink)
                 next = Clock.monotonicNanos() + delay
             }
         }

@@ -96,3 +96,15 @@ public final class SourceReporter<Counters: PublishedCounters>: @unchecked Senda
         return true
     }
 }
+
+extension SourceReporter {
+    /// A device that failed and will be retried (an I²C chip, a sound card): reports `device` down
+    /// with `reason` and logs it at warning, the first time only (further failures are only
+    /// counted by the caller); `source` names the source in the log line (`bme280 air`).
+    public func reportRetrying(device: String, reason: String, delay: Int64, source: String,
+                               log: SourceLogger, to sink: ReadingSink) {
+        guard lastState != false else { return }
+        log(.warning, "\(source): \(reason); retrying in \(ConfigDuration(nanoseconds: delay)) (further failures are only counted)")
+        report(up: false, device: device, reason: reason, to: sink)
+    }
+}

@@ -12,6 +12,14 @@ public protocol RegisterBus: AnyObject {
     func write(_ register: UInt8, _ value: UInt8) throws(I2CError)
 }
 
+/// 16-bit register reads and writes, most significant byte first (the ADS1x15's registers): the seam
+/// between the chip's logic and the bus. The real one is `I2CDevice`; tests stand in recorded
+/// transactions.
+public protocol WordRegisterBus: AnyObject {
+    func readWord(_ register: UInt8) throws(I2CError) -> UInt16
+    func writeWord(_ register: UInt8, _ value: UInt16) throws(I2CError)
+}
+
 /// A failed I²C call, or a check of what came back: which bus, which address, which call.
 public struct I2CError: Error, Sendable, Equatable, CustomStringConvertible {
     public var bus: String
@@ -32,7 +40,7 @@ public struct I2CError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One device on a Linux I²C bus through `/dev/i2c-N` (i2c-dev): `open(2)`, `ioctl(I2C_SLAVE)` to
 /// the 7-bit address, then plain `write(2)` of a register pointer and `read(2)` of the bytes.
-public final class I2CDevice: RegisterBus {
+public final class I2CDevice: RegisterBus, WordRegisterBus {
     public let bus: String
     public let address: UInt8
     private let fd: Int32
@@ -71,6 +79,24 @@ public final class I2CDevice: RegisterBus {
         var pair: (UInt8, UInt8) = (register, value)
         let n = Interrupts.retry { Glibc.write(fd, &pair, 2) }
         if n != 2 { throw n < 0 ? Self.failure(bus, address, "write \(Self.hex(register))") : short("write \(Self.hex(register))", n, 2) }
+    }
+
+    /// `write(2)` of the register pointer, then `read(2)` of two bytes (no allocation: a sampling loop calls it).
+    public func readWord(_ register: UInt8) throws(I2CError) -> UInt16 {
+        var pointer = register
+        let w = Interrupts.retry { Glibc.write(fd, &pointer, 1) }
+        if w != 1 { throw w < 0 ? Self.failure(bus, address, "write \(Self.hex(register))") : short("write \(Self.hex(register))", w, 1) }
+        var pair: (UInt8, UInt8) = (0, 0)
+        let n = Interrupts.retry { Glibc.read(fd, &pair, 2) }
+        if n != 2 { throw n < 0 ? Self.failure(bus, address, "read \(Self.hex(register))") : short("read \(Self.hex(register))", n, 2) }
+        return UInt16(pair.0) << 8 | UInt16(pair.1)
+    }
+
+    /// `write(2)` of the register and the two bytes of `value`, most significant first.
+    public func writeWord(_ register: UInt8, _ value: UInt16) throws(I2CError) {
+        var triple: (UInt8, UInt8, UInt8) = (register, UInt8(value >> 8), UInt8(value & 0xFF))
+        let n = Interrupts.retry { Glibc.write(fd, &triple, 3) }
+        if n != 3 { throw n < 0 ? Self.failure(bus, address, "write \(Self.hex(register))") : short("write \(Self.hex(register))", n, 3) }
     }
 
     private func short(_ call: String, _ got: Int, _ wanted: Int) -> I2CError {
