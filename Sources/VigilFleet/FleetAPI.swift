@@ -18,6 +18,7 @@ import VigilFleetCore
 /// | `GET /api/anomalies` | `{"open_episodes":[…]}` of the whole fleet |
 /// | `GET /api/counters` | `{"counters":{"received":…,"rejected.<code>":…}}` |
 /// | `POST /api/devices/{device}/episodes/{subject}/{episode}/acknowledge` | the open episode, acknowledged (`write` role; body `{"note":…}` or `{}`) |
+/// | `GET /metrics` | Prometheus text format (FleetMetrics.swift) |
 /// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
     public let store: any FleetDatabase
@@ -26,8 +27,12 @@ public struct FleetAPI: Sendable {
     /// Empty: loopback only, read only (the command refuses any other address without credentials).
     public let credentials: FleetCredentials
 
-    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed(), credentials: FleetCredentials = FleetCredentials()) {
-        self.store = store; self.feed = feed; self.credentials = credentials
+    /// `GET /metrics` when set.
+    public let metrics: FleetMetrics?
+
+    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed(), credentials: FleetCredentials = FleetCredentials(),
+                metrics: FleetMetrics? = nil) {
+        self.store = store; self.feed = feed; self.credentials = credentials; self.metrics = metrics
     }
 
     static func json(_ value: some Encodable) throws -> Response {
@@ -116,6 +121,7 @@ public struct FleetAPI: Sendable {
         router.get("/api/anomalies") { _, _ in try Self.json(["open_episodes": store.openEpisodes()]) }
         router.get("/api/counters") { _, _ in try Self.json(["counters": store.counters()]) }
         addPages(to: router)
+        metrics?.addRoute(to: router)
         return router
     }
 

@@ -62,6 +62,10 @@ public final class FleetReceiver {
     /// Rejections logged so far per code: each code is logged at its 1st, 10th, 100th, … occurrence.
     private var rejectionLogCounts: [String: Int64] = [:]
     private var lastRetention: Int64 = 0
+    /// Where the alerts raised by each batch go; without it none are stored.
+    public var alerts: AlertSender?
+    /// Counted after each committed batch (`/metrics`).
+    public var metrics: FleetMetrics?
     /// Called on the receiver's thread after each committed batch, with the devices it touched (the page's live updates).
     public var onCommit: (@Sendable ([String]) -> Void)?
 
@@ -149,21 +153,26 @@ public final class FleetReceiver {
 
     private func commit(_ messages: [ReceivedMessage]) throws {
         let now = Clock.wallNanos()
+        var duplicates = 0
         for m in messages {
             switch state.ingest(topic: m.topic, payload: m.payload, retained: m.retained, receivedNanos: now) {
+            case .duplicate: duplicates += 1
             case .rejected(let r): logRejection(r, topic: m.topic)
             case .sequenceReset(let device, let from, let to):
                 logger.error("\(device)'s sequence went back from \(from) to \(to) (its state directory was replaced?): its messages below the seqs already seen count as duplicates")
             default: break
             }
         }
-        let changes = state.takeChanges()
+        var changes = state.takeChanges()
+        changes.alerts = alerts?.admit(changes.alerts) ?? []
         do {
             let result = try store.commit(changes)
             if result.conflicts > 0 { logger.debug("\(result.conflicts) events were in the store already") }
         } catch {
             throw FleetStoreError("\(error)")
         }
+        alerts?.enqueue(changes.alerts)
+        metrics?.record(changes, duplicates: duplicates, committedNanos: Clock.wallNanos(), state: state)
         if let onCommit {
             let touched = Set(changes.devices.map(\.device)).union(changes.events.map(\.device)).union(changes.summaries.map(\.device))
             if !touched.isEmpty { onCommit(Array(touched)) }

@@ -3,7 +3,7 @@
 /// runs the same statements. Times are Unix-epoch nanoseconds (`*_ns`); sequence numbers fit a BIGINT.
 public enum FleetSchema {
     /// (id, statements), applied in order, each once.
-    public static let migrations: [(id: String, statements: [String])] = [("v1", v1), ("v2", v2)]
+    public static let migrations: [(id: String, statements: [String])] = [("v1", v1), ("v2", v2), ("v3", v3)]
 
     static let v1: [String] = [
         // One row per device: the registry and the sequence ledger's scalars (its gaps are in `gaps`).

@@ -12,6 +12,12 @@ public protocol FleetStore: AnyObject, Sendable {
     /// Deletes events and summaries older than `policy.events`, hourly roll-ups older than `policy.rollups`.
     @discardableResult
     func applyRetention(_ policy: RetentionPolicy, now: Int64) throws -> RetentionResult
+
+    // Alerts: `commit` stores a batch's `ChangeSet.alerts` as pending (once per id, in the batch's transaction).
+    /// The oldest pending alerts, in the order they were raised.
+    func pendingAlerts(limit: Int) throws -> [FleetAlert]
+    /// Ends an alert's delivery after `attempts` tries; an alert already finished stays as it was.
+    func finishAlert(id: String, _ delivery: AlertDelivery, attempts: Int, now: Int64) throws
 }
 
 /// What a commit found in the store.

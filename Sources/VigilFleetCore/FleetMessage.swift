@@ -32,6 +32,15 @@ public enum Status: Sendable, Equatable {
         case .lastWill, .cleanStop, .legacyOffline: return false
         }
     }
+
+    /// For an offline status: whether the agent stopped cleanly (nil: the legacy string does not say).
+    public var clean: Bool? {
+        switch self {
+        case .cleanStop: return true
+        case .lastWill: return false
+        case .birth, .legacyOnline, .legacyOffline: return nil
+        }
+    }
 }
 
 public struct Birth: Sendable, Equatable {

@@ -109,6 +109,8 @@ public struct ChangeSet: Sendable, Equatable {
     public var rejections: [String: Int64] = [:]
     /// Messages taken in, rejected ones included.
     public var received: Int64 = 0
+    /// Alerts the batch raised, in the order of their transitions (stored pending with the batch).
+    public var alerts: [FleetAlert] = []
 
     public init() {}
     public var isEmpty: Bool { self == ChangeSet() }

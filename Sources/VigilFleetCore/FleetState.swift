@@ -86,6 +86,12 @@ public struct FleetState: Sendable {
         var d = devices[device]!
         let online = status.isOnline
         if d.state != (online ? .online : .offline) {
+            // A gateway first seen offline or online raises nothing: only a change the receiver saw.
+            if d.state == .online, !online {
+                changes.alerts.append(.offline(device, .start, clean: status.clean, since: now))
+            } else if d.state == .offline, online {
+                changes.alerts.append(.offline(device, .end, clean: d.cleanOffline, since: d.stateSinceNanos, endsNanos: now))
+            }
             d.state = online ? .online : .offline
             d.stateSinceNanos = now
         }
@@ -98,7 +104,7 @@ public struct FleetState: Sendable {
                 d.lastBirth = b
                 d.lastBirthReceivedNanos = now
                 d.births += 1
-                endRun(of: device, before: b.firstSeq)
+                endRun(of: device, before: b.firstSeq, at: b.startedNanos ?? now)
             }
         case .cleanStop(let last, _):
             d.cleanOffline = true
@@ -110,14 +116,16 @@ public struct FleetState: Sendable {
     }
 
     /// Closes what the device's runs before `firstSeq` left open.
-    private mutating func endRun(of device: String, before firstSeq: UInt64) {
-        for (k, e) in openEpisodes where k.device == device && e.startSeq < firstSeq {
+    private mutating func endRun(of device: String, before firstSeq: UInt64, at end: Int64) {
+        for (k, e) in openEpisodes.sorted(by: { $0.key < $1.key }) where k.device == device && e.startSeq < firstSeq {
             openEpisodes[k] = nil
             changes.episodes[k] = .some(nil)
+            changes.alerts.append(.anomaly(e, .end, seq: nil, endsNanos: end, reason: "run ended"))
         }
-        for (k, h) in openHealth where k.device == device && h.startSeq < firstSeq {
+        for (k, h) in openHealth.sorted(by: { $0.key < $1.key }) where k.device == device && h.startSeq < firstSeq {
             openHealth[k] = nil
             changes.health[k] = .some(nil)
+            changes.alerts.append(.health(h, .end, seq: nil, endsNanos: end, reason: "run ended"))
         }
         orphanEnds = orphanEnds.filter { $0.key.device != device }
         orphanHealthEnds = orphanHealthEnds.filter { $0.key.device != device }
@@ -139,11 +147,13 @@ public struct FleetState: Sendable {
                 let e = OpenEpisode(key: k, startSeq: m.seq, startedNanos: m.tsNanos, detector: detector, z: z)
                 openEpisodes[k] = e
                 changes.episodes[k] = e
+                changes.alerts.append(.anomaly(e, .start, seq: m.seq))
             }
-        case .anomalyEnd(let k, _):
+        case .anomalyEnd(let k, let reason):
             if let open = openEpisodes[k], open.startSeq < m.seq {
                 openEpisodes[k] = nil
                 changes.episodes[k] = .some(nil)
+                changes.alerts.append(.anomaly(open, .end, seq: m.seq, endsNanos: m.tsNanos, reason: reason))
             } else if current, orphanEnds.count < Self.maxOrphans {
                 orphanEnds[k] = m.seq
             }
@@ -152,11 +162,13 @@ public struct FleetState: Sendable {
                 let h = OpenHealthProblem(key: k, startSeq: m.seq, startedNanos: m.tsNanos)
                 openHealth[k] = h
                 changes.health[k] = h
+                changes.alerts.append(.health(h, .start, seq: m.seq))
             }
         case .healthEnd(let k):
             if let open = openHealth[k], open.startSeq < m.seq {
                 openHealth[k] = nil
                 changes.health[k] = .some(nil)
+                changes.alerts.append(.health(open, .end, seq: m.seq, endsNanos: m.tsNanos, reason: "cleared"))
             } else if current, orphanHealthEnds.count < Self.maxOrphans {
                 orphanHealthEnds[k] = m.seq
             }

@@ -51,6 +51,7 @@ struct VigilFleetCommand: ParsableCommand {
     var users: String?
     @Option(help: "Bearer tokens of the API: a file of NAME:ROLE:TOKEN lines, tokens of 32 characters or more.")
     var tokens: String?
+    @OptionGroup var alerts: WebhookOptions
 
     /// Everything the receiver runs with, checked.
     struct Settings {
@@ -59,6 +60,7 @@ struct VigilFleetCommand: ParsableCommand {
         var logLevel: Logger.Level
         var http: (host: String, port: Int)?
         var credentials: FleetCredentials
+        var webhook: WebhookTarget?
     }
 
     /// The settings these options and the config file give, or the reasons they cannot be used (one a line,
@@ -116,6 +118,7 @@ struct VigilFleetCommand: ParsableCommand {
             }
         case nil: break
         }
+        let webhook = alerts.target(&problems)
         guard problems.isEmpty, case .success(let (host, port)) = endpoint, case .success(let store) = storeChoice, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
         }
@@ -129,7 +132,8 @@ struct VigilFleetCommand: ParsableCommand {
             receiver: ReceiverSettings(host: host, port: port, prefix: prefix, clientID: clientID, group: group,
                                        keepalive: Int32(alive.nanoseconds / 1_000_000_000), maxBatch: maxBatch,
                                        retention: RetentionPolicy(events: events, rollups: rollups)),
-            store: store, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen, credentials: credentials))
+            store: store, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen, credentials: credentials,
+            webhook: webhook))
     }
 
     func run() throws {
@@ -151,11 +155,19 @@ struct VigilFleetCommand: ParsableCommand {
         do {
             store = try given.store.open()
             receiver = try FleetReceiver(settings: settings, store: store, logger: logger)
+            if let webhook = given.webhook {
+                receiver.alerts = try AlertSender(target: webhook, store: store, capacity: alerts.webhookQueue, logger: logger)
+            }
         } catch {
             exitWithConfigError("vigil-fleet: \(error)")
         }
         logger.notice("vigil-fleet starting: broker \(settings.host):\(settings.port), subscription \(settings.subscription), store \(store.location)")
         let stop = StopFlag()
+        if let sender = receiver.alerts {
+            try sender.start()
+            logger.notice("alerts go to \(sender.target.shown) (\(sender.target.mode.rawValue))")
+        }
+        defer { receiver.alerts?.stop() }
         guard let listen = given.http else {
             try startSignalWaiter(signals, logger) { stop.raise() }
             receiver.run(until: stop)
@@ -163,7 +175,9 @@ struct VigilFleetCommand: ParsableCommand {
         }
         let (userCount, tokenCount) = credentials.count
         logger.notice("API access: \(credentials.isEmpty ? "no credentials, loopback only, read only" : "\(userCount) users, \(tokenCount) tokens")")
-        let api = FleetAPI(store: store, credentials: credentials)
+        let metrics = FleetMetrics(sender: receiver.alerts)
+        receiver.metrics = metrics
+        let api = FleetAPI(store: store, credentials: credentials, metrics: metrics)
         receiver.onCommit = { [feed = api.feed] devices in feed.publish(devices: devices) }
         try serve(receiver: receiver, api: api, host: listen.host, port: listen.port, stop: stop, signals: signals, logger: logger)
     }

@@ -64,7 +64,7 @@ final class TemporaryDatabase {
             ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name"
             : "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'fleet_migrations' ORDER BY 1"
         #expect(try db.rows(tables).map { $0[0] }
-                == ["acknowledgements", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
+                == ["acknowledgements", "alerts", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
     }
 
     @Test func sqliteIsOneFileInWALMode() throws {

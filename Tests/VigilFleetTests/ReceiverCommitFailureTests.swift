@@ -21,6 +21,10 @@ final class FailingSecondCommitStore: FleetStore {
     func applyRetention(_ policy: RetentionPolicy, now: Int64) throws -> RetentionResult {
         try store.applyRetention(policy, now: now)
     }
+    func pendingAlerts(limit: Int) throws -> [FleetAlert] { try store.pendingAlerts(limit: limit) }
+    func finishAlert(id: String, _ delivery: AlertDelivery, attempts: Int, now: Int64) throws {
+        try store.finishAlert(id: id, delivery, attempts: attempts, now: now)
+    }
 }
 
 /// A failed commit: the receiver drops the connection without acknowledging, reloads its state from the

@@ -37,6 +37,7 @@ extension FleetDatabase {
             for s in c.sources {
                 try db.execute(FleetSchema.upsertSource, s.key.device, s.key.source, s.up, s.sinceNanos, s.path, s.reason, s.seq)
             }
+            try insertAlerts(c.alerts, db)
             let conflicts = c.events.count - inserted
             var deltas = c.rejections.map { ("rejected." + $0.key, $0.value) }
             deltas.append(("received", c.received))
@@ -71,10 +72,13 @@ extension FleetDatabase {
     public func applyRetention(_ policy: RetentionPolicy, now: Int64) throws -> RetentionResult {
         try write { db in
             let eventsBefore = now - policy.events.nanoseconds
-            return RetentionResult(
+            let result = RetentionResult(
                 events: try db.execute("DELETE FROM events WHERE received_ns < ?", eventsBefore),
                 summaries: try db.execute("DELETE FROM summaries WHERE ts_ns < ?", eventsBefore),
                 rollups: try db.execute("DELETE FROM summaries_hourly WHERE hour_ns < ?", now - policy.rollups.nanoseconds))
+            // Finished alerts go with the events; pending ones stay until delivered.
+            try db.execute(FleetSchema.expireAlerts, eventsBefore)
+            return result
         }
     }
 
