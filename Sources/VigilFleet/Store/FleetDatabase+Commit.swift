@@ -4,20 +4,8 @@ import VigilFleetCore
 extension FleetDatabase {
     public func commit(_ c: ChangeSet) throws -> CommitResult {
         try write { db in
-            var inserted = 0
-            for e in c.events {
-                inserted += try db.execute(FleetSchema.insertEvent, e.device, e.seq, e.kind, e.event, e.subject, e.tsNanos, e.receivedNanos, e.payload)
-            }
-            for s in c.summaries {
-                let r = s.record
-                let new = try db.execute(FleetSchema.insertSummary, s.device, s.seq, r.channel, r.unit, s.tsNanos, r.fromNanos, r.count,
-                                         r.min, r.max, r.mean, r.std, r.anomalies, r.episodes)
-                // Rolled up only when new, so a summary counts once in its hour.
-                guard new == 1 else { continue }
-                let h = HourlyContribution(s)
-                try db.execute(FleetSchema.rollUpSummary, s.device, r.channel, h.hourNanos, r.count, r.min, r.max, h.sum, h.sumSquares,
-                               r.anomalies, r.episodes)
-            }
+            let inserted = try insertEvents(c.events, db)
+            try insertSummaries(c.summaries, db)
             // Rows in a fixed order, so two receivers writing one PostgreSQL lock them in the same order.
             for d in c.devices.sorted(by: { $0.device < $1.device }) { try writeDevice(d, db) }
             for (k, e) in c.episodes.sorted(by: { $0.key < $1.key }) {
