@@ -5,8 +5,9 @@ DURATION  ?= 30
 DEB_BUILD := libgpiod-dev libserialport-dev libasound2-dev libmosquitto-dev libyaml-dev libsqlite3-dev pkg-config
 DEB_RUN   := mosquitto mosquitto-clients socat
 # What the browser tests of vigil-fleet's page use: headless Chromium (~124 MB download, ~412 MB installed), curl;
-# the metrics textfile test parses with python3-prometheus-client.
-DEB_TEST  := chromium curl python3-prometheus-client
+# the metrics textfile test parses with python3-prometheus-client; the PostgreSQL store's tests start
+# their own server from Debian's postgresql (initdb, pg_ctl).
+DEB_TEST  := chromium curl python3-prometheus-client postgresql
 # What `make deb` and the packaging tests use: dpkg-shlibdeps, lintian, systemd-analyze/-sysusers.
 DEB_PACKAGING := dpkg-dev lintian systemd man-db
 # `make install` (PREFIX, DESTDIR): binary, unit, /etc/vigil/vigil.yaml, sysusers.d, tmpfiles.d, udev rule.
@@ -36,12 +37,13 @@ demo: build
 # The whole suite, in release mode (the long-run stability test feeds 10^9 readings).
 # Integration tests start their own mosquitto brokers and agents on free loopback ports.
 # Packaging checks included: `make deb` first, then the tests lint and install that package.
-# The fleet page's browser tests run Chromium and fail (not skip) when it is missing.
+# The fleet page's browser tests run Chromium, the PostgreSQL store's tests a PostgreSQL server: both fail
+# (not skip) when it is missing.
 test: deps deps-packaging deps-test
 	$(SWIFT) build -c release --product vigil
 	$(SWIFT) build -c release --product vigil-fleet
 	SWIFT=$(SWIFT) scripts/build-deb.sh
-	VIGIL_PACKAGING_TESTS=required VIGIL_BROWSER_TESTS=required $(SWIFT) test -c release
+	VIGIL_PACKAGING_TESTS=required VIGIL_BROWSER_TESTS=required VIGIL_POSTGRES_TESTS=required $(SWIFT) test -c release
 
 install: build
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh .build/release/vigil

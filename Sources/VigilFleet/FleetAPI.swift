@@ -21,7 +21,7 @@ import VigilFleetCore
 /// | `GET /metrics` | Prometheus text format (FleetMetrics.swift) |
 /// | `GET /api/stream` | server-sent events: `{"devices":[…]}` after each committed batch (FleetWeb.swift) |
 public struct FleetAPI: Sendable {
-    public let store: SQLiteFleetStore
+    public let store: any FleetDatabase
     /// Change notices for the page's live updates (`/api/stream`), fed by the receiver after each commit.
     public let feed: ChangeFeed
     /// Empty: loopback only, read only (the command refuses any other address without credentials).
@@ -30,7 +30,7 @@ public struct FleetAPI: Sendable {
     /// `GET /metrics` when set.
     public let metrics: FleetMetrics?
 
-    public init(store: SQLiteFleetStore, feed: ChangeFeed = ChangeFeed(), credentials: FleetCredentials = FleetCredentials(),
+    public init(store: any FleetDatabase, feed: ChangeFeed = ChangeFeed(), credentials: FleetCredentials = FleetCredentials(),
                 metrics: FleetMetrics? = nil) {
         self.store = store; self.feed = feed; self.credentials = credentials; self.metrics = metrics
     }

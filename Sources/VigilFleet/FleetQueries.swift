@@ -1,4 +1,3 @@
-import GRDB
 import VigilCore
 import VigilFleetCore
 
@@ -56,66 +55,70 @@ public enum FleetView {
     }
 }
 
-extension SQLiteFleetStore {
-    private static func time(_ ns: Int64) -> String { Timestamp.rfc3339(ns) }
+extension FleetDatabase {
+    private static func time(_ ns: Int64?) -> String { Timestamp.rfc3339(ns ?? 0) }
 
-    private static let deviceColumns = """
+    private static var deviceColumns: String { """
         d.device, d.state, d.state_since_ns, d.clean_offline, d.last_seen_ns, d.version, d.stored, d.duplicates, d.lost, d.skipped, d.open_seqs,
         (SELECT count(*) FROM open_episodes e WHERE e.device = d.device) AS open_anomalies,
         (SELECT count(*) FROM health_problems h WHERE h.device = d.device) AS health_problems,
         (SELECT count(*) FROM sources s WHERE s.device = d.device AND NOT s.up) AS sources_down
-        """
+        """ }
 
-    private static func device(_ row: Row) -> FleetView.Device {
-        FleetView.Device(device: row["device"], state: row["state"], stateSince: time(row["state_since_ns"]),
-                         cleanOffline: row["clean_offline"], lastSeen: time(row["last_seen_ns"]), version: row["version"],
-                         openAnomalies: row["open_anomalies"], healthProblems: row["health_problems"], sourcesDown: row["sources_down"],
-                         stored: row["stored"], duplicates: row["duplicates"], lost: row["lost"], skipped: row["skipped"],
-                         openSeqs: row["open_seqs"])
+    private static func device(_ row: SQLRow) -> FleetView.Device {
+        FleetView.Device(device: row["device"].text, state: row["state"].text, stateSince: time(row.int("state_since_ns")),
+                         cleanOffline: row.bool("clean_offline"), lastSeen: time(row.int("last_seen_ns")), version: row.string("version"),
+                         openAnomalies: Int(row.int("open_anomalies") ?? 0), healthProblems: Int(row.int("health_problems") ?? 0),
+                         sourcesDown: Int(row.int("sources_down") ?? 0), stored: row.int("stored") ?? 0, duplicates: row.int("duplicates") ?? 0,
+                         lost: row.int("lost") ?? 0, skipped: row.int("skipped") ?? 0, openSeqs: row.int("open_seqs") ?? 0)
     }
 
     /// Every device: open anomalies first, then sick sensors, then by name.
     public func devices() throws -> [FleetView.Device] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.deviceColumns) FROM devices d ORDER BY open_anomalies DESC, health_problems DESC, device")
+        try read { db in
+            try db.fetch("SELECT \(Self.deviceColumns) FROM devices d ORDER BY open_anomalies DESC, health_problems DESC, device")
                 .map(Self.device)
         }
     }
 
     /// One device with its gaps, open episodes, health problems and sources; nil when unknown.
     public func device(_ name: String) throws -> FleetView.DeviceDetail? {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.deviceColumns) FROM devices d WHERE device = ?", arguments: [name]) else {
+        try read { db in
+            guard let row = try db.fetch("SELECT \(Self.deviceColumns) FROM devices d WHERE device = ?", name).first else {
                 return nil
             }
-            let gaps = try Row.fetchAll(db, sql: "SELECT * FROM gaps WHERE device = ? ORDER BY first_seq", arguments: [name]).map {
-                FleetView.Gap(first: $0["first_seq"], last: $0["last_seq"], state: $0["state"], opened: Self.time($0["opened_ns"]))
+            let gaps = try db.fetch("SELECT * FROM gaps WHERE device = ? ORDER BY first_seq", name).map {
+                FleetView.Gap(first: $0.int("first_seq") ?? 0, last: $0.int("last_seq") ?? 0, state: $0["state"].text,
+                              opened: Self.time($0.int("opened_ns")))
             }
-            let episodes = try Row.fetchAll(db, sql: "\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? ORDER BY o.start_seq",
-                                            arguments: [name])
+            let episodes = try db.fetch("\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? ORDER BY o.start_seq", name)
                 .map(Self.episode)
-            let health = try Row.fetchAll(db, sql: "SELECT * FROM health_problems WHERE device = ? ORDER BY start_seq", arguments: [name]).map {
-                FleetView.HealthProblem(channel: $0["channel"], check: $0["check_name"], startSeq: $0["start_seq"], started: Self.time($0["started_ns"]))
+            let health = try db.fetch("SELECT * FROM health_problems WHERE device = ? ORDER BY start_seq", name).map {
+                FleetView.HealthProblem(channel: $0["channel"].text, check: $0["check_name"].text, startSeq: $0.int("start_seq") ?? 0,
+                                        started: Self.time($0.int("started_ns")))
             }
-            let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources WHERE device = ? ORDER BY source", arguments: [name]).map {
-                FleetView.Source(source: $0["source"], up: $0["up"], since: Self.time($0["since_ns"]), path: $0["path"], reason: $0["reason"])
+            let sources = try db.fetch("SELECT * FROM sources WHERE device = ? ORDER BY source", name).map {
+                FleetView.Source(source: $0["source"].text, up: $0.bool("up") ?? false, since: Self.time($0.int("since_ns")),
+                                 path: $0["path"].text, reason: $0["reason"].text)
             }
             return FleetView.DeviceDetail(device: Self.device(row), gaps: gaps, openEpisodes: episodes, healthProblems: health, sources: sources)
         }
     }
 
     /// A row of `FleetSchema.episodesWithAcknowledgement`.
-    static func episode(_ row: Row) -> FleetView.Episode {
-        let by: String? = row["acknowledged_by"]
-        return FleetView.Episode(device: row["device"], subject: row["subject"], episode: row["episode"], startSeq: row["start_seq"],
-                                 started: time(row["started_ns"]), detector: row["detector"], z: row["z"],
-                                 acknowledged: by.map { FleetView.Acknowledgement(by: $0, at: time(row["acknowledged_ns"]), note: row["note"]) })
+    static func episode(_ row: SQLRow) -> FleetView.Episode {
+        FleetView.Episode(device: row["device"].text, subject: row["subject"].text, episode: row.int("episode") ?? 0,
+                          startSeq: row.int("start_seq") ?? 0, started: Self.time(row.int("started_ns")), detector: row["detector"].text,
+                          z: row.double("z"),
+                          acknowledged: row.string("acknowledged_by").map {
+                              FleetView.Acknowledgement(by: $0, at: Self.time(row.int("acknowledged_ns")), note: row["note"].text)
+                          })
     }
 
     /// Open anomaly episodes of the whole fleet, oldest first.
     public func openEpisodes() throws -> [FleetView.Episode] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map(Self.episode)
+        try read { db in
+            try db.fetch("\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map(Self.episode)
         }
     }
 
@@ -123,39 +126,44 @@ extension SQLiteFleetStore {
     /// acknowledged already (the first acknowledgement stays). The episode as it is then; nil when it is not open.
     public func acknowledge(device: String, subject: String, episode: Int64, by caller: String, note: String,
                             now: Int64) throws -> FleetView.Episode? {
-        try pool.write { db in
-            try db.execute(sql: FleetSchema.insertAcknowledgement, arguments: [caller, now, note, device, subject, episode])
-            return try Row.fetchOne(db, sql: "\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? AND o.subject = ? AND o.episode = ?",
-                                    arguments: [device, subject, episode]).map(Self.episode)
+        try write { db in
+            try db.execute(FleetSchema.insertAcknowledgement, caller, now, note, device, subject, episode)
+            return try db.fetch("\(FleetSchema.episodesWithAcknowledgement) WHERE o.device = ? AND o.subject = ? AND o.episode = ?",
+                                device, subject, episode).first.map(Self.episode)
         }
     }
 
     /// A device's events, newest first: of one `kind` when given, below `beforeSeq` when given.
     public func events(device: String, kind: String?, beforeSeq: Int64?, limit: Int) throws -> [FleetView.Event] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        // Conditions only for what is given: PostgreSQL cannot type a parameter that is only compared with NULL.
+        var conditions = ["device = ?"], arguments: [SQLValue] = [.text(device)]
+        if let kind { conditions.append("kind = ?"); arguments.append(.text(kind)) }
+        if let beforeSeq { conditions.append("seq < ?"); arguments.append(.integer(beforeSeq)) }
+        arguments.append(.integer(Int64(limit)))
+        return try read { db in
+            try db.fetch("""
                 SELECT seq, kind, event, subject, ts_ns, received_ns, payload FROM events
-                WHERE device = ? AND (? IS NULL OR kind = ?) AND (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?
-                """, arguments: [device, kind, kind, beforeSeq, beforeSeq, limit]).map { row in
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?
+                """, arguments).map { row in
                 // Stored payloads passed the parser on the way in.
-                let payload = (try? JSONParser.parse(Array((row["payload"] as String).utf8))) ?? .null
-                return FleetView.Event(seq: row["seq"], kind: row["kind"], event: row["event"], subject: row["subject"],
-                                       ts: Self.time(row["ts_ns"]), received: Self.time(row["received_ns"]), payload: payload)
+                let payload = (try? JSONParser.parse(Array(row["payload"].text.utf8))) ?? .null
+                return FleetView.Event(seq: row.int("seq") ?? 0, kind: row["kind"].text, event: row["event"].text, subject: row["subject"].text,
+                                       ts: Self.time(row.int("ts_ns")), received: Self.time(row.int("received_ns")), payload: payload)
             }
         }
     }
 
     /// A channel's hourly roll-ups, oldest first, with mean and sample standard deviation of the readings.
     public func hours(device: String, channel: String) throws -> [FleetView.Hour] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM summaries_hourly WHERE device = ? AND channel = ? ORDER BY hour_ns",
-                             arguments: [device, channel]).map { row in
-                let n = Double(row["count"] as Int64)
-                let sum: Double = row["sum"], squares: Double = row["sum_squares"]
+        try read { db in
+            try db.fetch("SELECT * FROM summaries_hourly WHERE device = ? AND channel = ? ORDER BY hour_ns", device, channel).map { row in
+                let count = row.int("count") ?? 0
+                let n = Double(count)
+                let sum = row.double("sum") ?? 0, squares = row.double("sum_squares") ?? 0
                 let mean = n > 0 ? sum / n : nil
                 let variance = n > 1 ? max(0, (squares - sum * sum / n) / (n - 1)) : nil
-                return FleetView.Hour(hour: Self.time(row["hour_ns"]), summaries: row["summaries"], count: row["count"],
-                                      min: row["min"], max: row["max"], mean: mean, std: variance.map { $0.squareRoot() })
+                return FleetView.Hour(hour: Self.time(row.int("hour_ns")), summaries: row.int("summaries") ?? 0, count: count,
+                                      min: row.double("min"), max: row.double("max"), mean: mean, std: variance.map { $0.squareRoot() })
             }
         }
     }

@@ -31,7 +31,7 @@ extension FleetSchema {
         INSERT INTO alerts (id, queued, kind, phase, device, subject, name, episode, seq, starts_ns, ends_ns, reason, delivery, attempts)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0) ON CONFLICT (id) DO NOTHING
         """
-    static let lastQueued = "SELECT COALESCE(MAX(queued), 0) FROM alerts"
+    static let lastQueued = "SELECT COALESCE(MAX(queued), 0) AS queued FROM alerts"
     static let pendingAlerts = """
         SELECT id, kind, phase, device, subject, name, episode, seq, starts_ns, ends_ns, reason FROM alerts
         WHERE delivery = 'pending' ORDER BY queued LIMIT ?

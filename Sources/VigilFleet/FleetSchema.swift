@@ -184,20 +184,28 @@ public enum FleetSchema {
             seq_next = excluded.seq_next, run_start = excluded.run_start, clean_stop_seq = excluded.clean_stop_seq,
             health_seqs = excluded.health_seqs
         """
-    static let insertEvent = """
-        INSERT INTO events (device, seq, kind, event, subject, ts_ns, received_ns, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (device, seq) DO NOTHING
+    /// `rows` events in one statement (8 arguments each).
+    static func insertEvents(_ rows: Int) -> String {
+        "INSERT INTO events (device, seq, kind, event, subject, ts_ns, received_ns, payload) VALUES \(placeholders(rows, 8)) ON CONFLICT (device, seq) DO NOTHING"
+    }
+    /// `rows` summaries in one statement (13 arguments each), answering the (device, seq) of those that were new.
+    static func insertSummaries(_ rows: Int) -> String {
         """
-    static let insertSummary = """
         INSERT INTO summaries (device, seq, channel, unit, ts_ns, from_ns, count, min, max, mean, std, anomalies, episodes)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING
+        VALUES \(placeholders(rows, 13)) ON CONFLICT (device, seq) DO NOTHING RETURNING device, seq
         """
+    }
+    /// `(?, ?), (?, ?)` for rows × columns.
+    static func placeholders(_ rows: Int, _ columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
+    }
     // NULL-aware min/max written with CASE: SQLite's min() returns NULL on a NULL argument, PostgreSQL's LEAST skips it.
     static let rollUpSummary = """
         INSERT INTO summaries_hourly (device, channel, hour_ns, summaries, count, min, max, sum, sum_squares, anomalies, episodes)
-        VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (device, channel, hour_ns) DO UPDATE SET
-            summaries = summaries_hourly.summaries + 1,
+            summaries = summaries_hourly.summaries + excluded.summaries,
             count = summaries_hourly.count + excluded.count,
             min = CASE WHEN summaries_hourly.min IS NULL OR excluded.min < summaries_hourly.min THEN excluded.min ELSE summaries_hourly.min END,
             max = CASE WHEN summaries_hourly.max IS NULL OR excluded.max > summaries_hourly.max THEN excluded.max ELSE summaries_hourly.max END,

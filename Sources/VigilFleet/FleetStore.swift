@@ -1,8 +1,8 @@
 import VigilCore
 import VigilFleetCore
 
-/// Where the receiver keeps the fleet: SQLite in one file by default; PostgreSQL can follow behind the same
-/// protocol and the same tests (the schema's SQL is shared, `FleetSchema`).
+/// Where the receiver keeps the fleet: SQLite in one file by default, or PostgreSQL for several receivers —
+/// both `FleetDatabase`s (Store/), with the schema's SQL shared (`FleetSchema`) and the same tests.
 public protocol FleetStore: AnyObject, Sendable {
     /// The receiver's state as the last commit left it (the ledger of every device included).
     func loadState(decoder: MessageDecoder) throws -> FleetState

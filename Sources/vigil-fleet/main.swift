@@ -15,7 +15,7 @@ import Musl
 struct VigilFleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil-fleet",
-        abstract: "Receive Vigil gateways' events from an MQTT broker into a fleet store (SQLite).",
+        abstract: "Receive Vigil gateways' events from an MQTT broker into a fleet store (SQLite, or PostgreSQL with --store).",
         discussion: "Exit status 78 (EX_CONFIG) for bad options, so systemd does not restart-loop. `vigil-fleet passwd NAME` makes a users-file line.",
         version: VigilVersion.current)
 
@@ -39,6 +39,10 @@ struct VigilFleetCommand: ParsableCommand {
     var prefix: String?
     @Option(help: "The SQLite database file, created if missing; its directory must exist (default /var/lib/vigil-fleet/fleet.db).")
     var db: String?
+    @Option(help: "A PostgreSQL store instead of SQLite: postgres://USER@HOST[:PORT]/DATABASE (several receivers may share it).")
+    var store: String?
+    @Option(name: .customLong("store-password-file"), help: "The file holding the PostgreSQL password (never on the command line).")
+    var storePasswordFile: String?
     @Option(name: .customLong("client-id"), help: "Fixed MQTT client id: the broker keeps its session across restarts (default vigil-fleet).")
     var clientID: String?
     @Option(help: "Shared-subscription group: receivers of one group split the fleet ($share/NAME/...).")
@@ -64,7 +68,7 @@ struct VigilFleetCommand: ParsableCommand {
     /// Everything the receiver runs with, checked.
     struct Settings {
         var receiver: ReceiverSettings
-        var db: String
+        var store: StoreChoice
         var logLevel: Logger.Level
         var http: (host: String, port: Int)?
         var credentials: FleetCredentials
@@ -93,7 +97,9 @@ struct VigilFleetCommand: ParsableCommand {
         if !FleetNames.isValid(prefix.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "_")) {
             problems.append(prefixFrom.problem("'\(prefix)' must be non-empty and use letters, digits, '.', '_', '-' and '/'"))
         }
-        let (db, _) = given.pick("--db", self.db, ["db"], \.db, "/var/lib/vigil-fleet/fleet.db")
+        let (db, _) = given.pick("--db", self.db, ["db"], \.db)
+        let storeChoice = self.storeChoice(db: db)
+        if case .failure(let why) = storeChoice { problems.append(why.description) }
         let (clientID, clientFrom) = given.pick("--client-id", self.clientID, ["client_id"], \.clientID, "vigil-fleet")
         if clientID.isEmpty || clientID.utf8.count > 128 { problems.append(clientFrom.problem("must be 1 to 128 bytes")) }
         let (group, groupFrom) = given.pick("--group", self.group, ["group"], \.group)
@@ -127,7 +133,7 @@ struct VigilFleetCommand: ParsableCommand {
         case nil: break
         }
         let webhook = alerts.target(&problems)
-        guard problems.isEmpty, case .success(let (host, port, _)) = endpoint, let events, let rollups, let alive else {
+        guard problems.isEmpty, case .success(let (host, port, _)) = endpoint, case .success(let store) = storeChoice, let events, let rollups, let alive else {
             return .failure(ConfigProblems(lines: problems))
         }
         let credentials: FleetCredentials
@@ -140,7 +146,7 @@ struct VigilFleetCommand: ParsableCommand {
                                         keepalive: Int32(alive.nanoseconds / 1_000_000_000), maxBatch: maxBatch,
                                         retention: RetentionPolicy(events: events, rollups: rollups))
         (receiver.username, receiver.password, receiver.tls) = (access.username, access.password, access.tls)
-        return .success(Settings(receiver: receiver, db: db, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen,
+        return .success(Settings(receiver: receiver, store: store, logLevel: Logger.Level(rawValue: level) ?? .info, http: listen,
                                  credentials: credentials, webhook: webhook, warnings: access.warnings))
     }
 
@@ -150,7 +156,7 @@ struct VigilFleetCommand: ParsableCommand {
         case .success(let s): given = s
         case .failure(let p): exitWithConfigError(p.lines.joined(separator: "\n"))
         }
-        let (settings, db, credentials) = (given.receiver, given.db, given.credentials)
+        let (settings, credentials) = (given.receiver, given.credentials)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = given.logLevel
@@ -159,10 +165,10 @@ struct VigilFleetCommand: ParsableCommand {
         let logger = Logger(label: "vigil-fleet")
         for warning in given.warnings { logger.warning("\(warning)") }
         let signals = stopSignals
-        let store: SQLiteFleetStore
+        let store: any FleetDatabase
         let receiver: FleetReceiver
         do {
-            store = try SQLiteFleetStore(path: db)
+            store = try given.store.open()
             receiver = try FleetReceiver(settings: settings, store: store, logger: logger)
             if let webhook = given.webhook {
                 receiver.alerts = try AlertSender(target: webhook, store: store, capacity: alerts.webhookQueue, logger: logger)
@@ -170,7 +176,7 @@ struct VigilFleetCommand: ParsableCommand {
         } catch {
             exitWithConfigError("vigil-fleet: \(error)")
         }
-        logger.notice("vigil-fleet starting: broker \(settings.endpoint), subscription \(settings.subscription), store \(db)")
+        logger.notice("vigil-fleet starting: broker \(settings.endpoint), subscription \(settings.subscription), store \(store.location)")
         let stop = StopFlag()
         if let sender = receiver.alerts {
             try sender.start()

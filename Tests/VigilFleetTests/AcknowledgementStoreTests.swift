@@ -2,10 +2,11 @@ import Testing
 import VigilFleet
 import VigilTestSupport
 
-/// Acknowledgements in the SQLite store: of open episodes only, the first one kept, and tied to the episode's
+/// Acknowledgements in both stores: of open episodes only, the first one kept, and tied to the episode's
 /// start seq, so an agent that restarts and numbers its episodes again does not inherit one.
-extension SQLiteStoreTests {
-    @Test mutating func acknowledgementsBelongToOneOpenEpisode() throws {
+extension FleetStoreTests {
+    @Test(arguments: FleetStoreTests.kinds) mutating func acknowledgementsBelongToOneOpenEpisode(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/status", FleetPayloads.birth("gw-1", first: 1))
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
         try commit()

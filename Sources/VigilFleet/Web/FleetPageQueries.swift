@@ -1,4 +1,3 @@
-import GRDB
 import VigilCore
 import VigilFleetCore
 
@@ -27,23 +26,24 @@ extension FleetView {
     }
 }
 
-extension SQLiteFleetStore {
+extension FleetDatabase {
     /// Every open problem of the fleet: anomalies, then health problems, then sources down, oldest first in each.
     public func openProblems() throws -> [FleetView.Problem] {
-        try pool.read { db in
-            let anomalies = try Row.fetchAll(db, sql: "\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map { r in
+        try read { db in
+            let anomalies = try db.fetch("\(FleetSchema.episodesWithAcknowledgement) ORDER BY o.started_ns, o.device, o.subject").map { r in
                 let e = Self.episode(r)
                 let detail = "episode \(e.episode)" + (e.detector.isEmpty ? "" : ", \(e.detector)") + (e.z.map { ", z \(PlotNumber.text($0))" } ?? "")
-                return FleetView.Problem(device: e.device, kind: .anomaly, subject: e.subject, detail: detail, sinceNanos: r["started_ns"],
+                return FleetView.Problem(device: e.device, kind: .anomaly, subject: e.subject, detail: detail, sinceNanos: r.int("started_ns") ?? 0,
                                          episode: e.episode, acknowledged: e.acknowledged)
             }
-            let health = try Row.fetchAll(db, sql: "SELECT * FROM health_problems ORDER BY started_ns, device, channel").map { r in
-                FleetView.Problem(device: r["device"], kind: .health, subject: r["channel"], detail: r["check_name"], sinceNanos: r["started_ns"])
+            let health = try db.fetch("SELECT * FROM health_problems ORDER BY started_ns, device, channel").map { r in
+                FleetView.Problem(device: r["device"].text, kind: .health, subject: r["channel"].text, detail: r["check_name"].text,
+                                  sinceNanos: r.int("started_ns") ?? 0)
             }
-            let sources = try Row.fetchAll(db, sql: "SELECT * FROM sources WHERE NOT up ORDER BY since_ns, device, source").map { r in
-                let path: String = r["path"], reason: String = r["reason"]
-                return FleetView.Problem(device: r["device"], kind: .source, subject: r["source"],
-                                         detail: [path, reason].filter { !$0.isEmpty }.joined(separator: ": "), sinceNanos: r["since_ns"])
+            let sources = try db.fetch("SELECT * FROM sources WHERE NOT up ORDER BY since_ns, device, source").map { r in
+                FleetView.Problem(device: r["device"].text, kind: .source, subject: r["source"].text,
+                                  detail: [r["path"].text, r["reason"].text].filter { !$0.isEmpty }.joined(separator: ": "),
+                                  sinceNanos: r.int("since_ns") ?? 0)
             }
             return anomalies + health + sources
         }
@@ -52,48 +52,49 @@ extension SQLiteFleetStore {
     /// Per channel of `device` (by name): its newest `limit` summaries, oldest first, and the anomaly episodes
     /// and health periods among its newest `maxEvents` anomaly and health events.
     public func channelSeries(device: String, limit: Int = 720, maxEvents: Int = 2000) throws -> [FleetView.ChannelSeries] {
-        try pool.read { db in
-            let channels = try String.fetchAll(db, sql: """
+        try read { db in
+            let channels = try db.fetch("""
                 SELECT channel FROM summaries WHERE device = ? UNION SELECT subject FROM events WHERE device = ? AND kind IN ('anomaly', 'health')
                 ORDER BY 1
-                """, arguments: [device, device])
+                """, device, device).map { $0.values.first?.text ?? "" }
             return try channels.map { channel in
-                let rows = try Row.fetchAll(db, sql: """
+                let rows = try db.fetch("""
                     SELECT from_ns, ts_ns, mean, min, max, unit FROM summaries WHERE device = ? AND channel = ? ORDER BY ts_ns DESC LIMIT ?
-                    """, arguments: [device, channel, limit])
+                    """, device, channel, limit)
                 let points = rows.reversed().map {
-                    FleetView.SummaryPoint(fromNanos: $0["from_ns"], tsNanos: $0["ts_ns"], mean: $0["mean"], min: $0["min"], max: $0["max"])
+                    FleetView.SummaryPoint(fromNanos: $0.int("from_ns") ?? 0, tsNanos: $0.int("ts_ns") ?? 0, mean: $0.double("mean"),
+                                           min: $0.double("min"), max: $0.double("max"))
                 }
-                let events = try Row.fetchAll(db, sql: """
+                let events = try db.fetch("""
                     SELECT kind, event, ts_ns, payload FROM events WHERE device = ? AND subject = ? AND kind IN ('anomaly', 'health')
                     ORDER BY seq DESC LIMIT ?
-                    """, arguments: [device, channel, maxEvents])
-                return FleetView.ChannelSeries(channel: channel, unit: rows.first?["unit"] ?? "", points: points,
-                                               periods: Self.periods(events.reversed()))
+                    """, device, channel, maxEvents)
+                return FleetView.ChannelSeries(channel: channel, unit: rows.first?.string("unit") ?? "", points: points,
+                                               periods: channelPeriods(events.reversed()))
             }
         }
     }
+}
 
-    /// Pairs start and end events (oldest first) by episode number or health check; a start without an end is open.
-    static func periods(_ events: [Row]) -> [FleetView.Period] {
-        var periods: [FleetView.Period] = []
-        var open: [String: Int] = [:]   // key -> index in periods
-        for e in events {
-            let kind: String = e["kind"], event: String = e["event"], ts: Int64 = e["ts_ns"]
-            guard case .object(let p)? = try? JSONParser.parse(Array((e["payload"] as String).utf8)) else { continue }
-            let problemKind: FleetView.ProblemKind = kind == "anomaly" ? .anomaly : .health
-            let label = kind == "anomaly" ? "episode \(p["episode"]?.integer ?? 0)" : (p["check"]?.string ?? "")
-            let key = kind + "/" + label
-            if event == "start" {
-                open[key] = periods.count
-                periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: ts, endNanos: nil))
-            } else if let i = open.removeValue(forKey: key) {
-                periods[i].endNanos = ts
-            } else if let started = p["started"]?.string.flatMap({ Timestamp.parse($0) }) {
-                // Its start is older than the events read (or was lost): the end says when it began.
-                periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: started, endNanos: ts))
-            }
+/// Pairs start and end events (oldest first) by episode number or health check; a start without an end is open.
+func channelPeriods(_ events: [SQLRow]) -> [FleetView.Period] {
+    var periods: [FleetView.Period] = []
+    var open: [String: Int] = [:]   // key -> index in periods
+    for e in events {
+        let kind = e["kind"].text, event = e["event"].text, ts = e.int("ts_ns") ?? 0
+        guard case .object(let p)? = try? JSONParser.parse(Array(e["payload"].text.utf8)) else { continue }
+        let problemKind: FleetView.ProblemKind = kind == "anomaly" ? .anomaly : .health
+        let label = kind == "anomaly" ? "episode \(p["episode"]?.integer ?? 0)" : (p["check"]?.string ?? "")
+        let key = kind + "/" + label
+        if event == "start" {
+            open[key] = periods.count
+            periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: ts, endNanos: nil))
+        } else if let i = open.removeValue(forKey: key) {
+            periods[i].endNanos = ts
+        } else if let started = p["started"]?.string.flatMap({ Timestamp.parse($0) }) {
+            // Its start is older than the events read (or was lost): the end says when it began.
+            periods.append(FleetView.Period(kind: problemKind, label: label, startNanos: started, endNanos: ts))
         }
-        return periods
     }
+    return periods
 }

@@ -36,15 +36,16 @@ final class TemporaryDatabase {
     }
 }
 
-@Suite struct SQLiteStoreTests {
-    let db: TemporaryDatabase
-    let store: SQLiteFleetStore
+@Suite struct FleetStoreTests {
     var state = FleetState(decoder: MessageDecoder())
+    /// Set by `use(_:)`, at the start of each test.
+    var db: StoreFixture!
+    var store: any FleetDatabase { db.store }
 
-    init() throws {
-        db = try TemporaryDatabase()
-        store = try SQLiteFleetStore(path: db.path)
-    }
+    /// Every test runs against each store kind; PostgreSQL's only where it is installed or required.
+    static let kinds: [StoreKind] = [.sqlite] + (PostgresServer.shouldRun ? [.postgres] : [])
+
+    mutating func use(_ kind: StoreKind) throws { db = try StoreFixture(kind) }
 
     mutating func send(_ topic: String, _ payload: String, retained: Bool = false, at t: Int64 = 1_000) {
         state.ingest(topic: "vigil/" + topic, payload: Array(payload.utf8), retained: retained, receivedNanos: t)
@@ -53,17 +54,31 @@ final class TemporaryDatabase {
     @discardableResult
     mutating func commit() throws -> CommitResult { try store.commit(state.takeChanges()) }
 
-    @Test func oneFileInWALModeWithVersionedMigrations() throws {
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
-        #expect(FleetSchema.migrations.map(\.id) == ["v1", "v2", "v3"])
-        #expect(try db.rows("PRAGMA journal_mode") == [["wal"]])
+    @Test(arguments: FleetStoreTests.kinds) mutating func versionedMigrationsAppliedOnce(_ kind: StoreKind) throws {
+        try use(kind)
+        let ids = FleetSchema.migrations.map { $0.id }
+        #expect(try store.appliedMigrations() == ids)
         // Opening again applies nothing twice.
-        #expect(try SQLiteFleetStore(path: db.path).appliedMigrations() == ["v1", "v2", "v3"])
-        #expect(try db.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name").map { $0[0] }
+        #expect(try db.reopen().appliedMigrations() == ids)
+        let tables = kind == .sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name"
+            : "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'fleet_migrations' ORDER BY 1"
+        #expect(try db.rows(tables).map { $0[0] }
                 == ["acknowledgements", "alerts", "counters", "devices", "events", "gaps", "health_problems", "open_episodes", "sources", "summaries", "summaries_hourly"])
     }
 
-    @Test mutating func eventsOnceDuplicatesCountedEpisodesHealthSources() throws {
+    @Test func sqliteIsOneFileInWALMode() throws {
+        let file = try TemporaryDatabase()
+        _ = try SQLiteFleetStore(path: file.path)
+        #expect(try file.rows("PRAGMA journal_mode") == [["wal"]])
+    }
+
+    /// Skipped, saying why, when PostgreSQL is missing (the cases above then ran against SQLite only).
+    @Test(.enabled(if: PostgresServer.shouldRun, "\(PostgresServer.missing): the store tests ran against SQLite only"))
+    func storeTestsRanAgainstPostgreSQL() { #expect(Self.kinds.contains(.postgres)) }
+
+    @Test(arguments: FleetStoreTests.kinds) mutating func eventsOnceDuplicatesCountedEpisodesHealthSources(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/status", FleetPayloads.birth("gw-1", first: 1))
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
@@ -92,7 +107,8 @@ final class TemporaryDatabase {
         #expect(try db.rows("SELECT name, value FROM counters ORDER BY name") == [["received", "9"], ["rejected.foreign_topic", "1"]])
     }
 
-    @Test mutating func gapsAreStoredWithTheirStates() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func gapsAreStoredWithTheirStates(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/status", FleetPayloads.birth("gw-1", first: 1), at: 5)
         for seq: UInt64 in [1, 2, 4] { send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", seq), at: 6) }
         send("gw-1/health", FleetPayloads.agent("gw-1", 5, outbox: 1))
@@ -110,7 +126,8 @@ final class TemporaryDatabase {
                 == [["online", "1", "994", "2", "1", "1004", "1001", "5,6"]])
     }
 
-    @Test mutating func summariesRollUpPerHourOnceEach() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func summariesRollUpPerHourOnceEach(_ kind: StoreKind) throws {
+        try use(kind)
         // Two summaries in the hour of 11:00 (ts 11:40:00.123), one of them twice, and one in the next hour.
         send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 1, count: 60, mean: 20))
         send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 2, count: 40, mean: 25))
@@ -130,7 +147,8 @@ final class TemporaryDatabase {
         ])
     }
 
-    @Test mutating func retentionKeepsRollupsLonger() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func retentionKeepsRollupsLonger(_ kind: StoreKind) throws {
+        try use(kind)
         let day: Int64 = 86_400_000_000_000
         let ts = Timestamp.parse(FleetPayloads.ts)!
         send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 1), at: ts)
@@ -143,7 +161,8 @@ final class TemporaryDatabase {
         #expect(try store.applyRetention(policy, now: ts + 401 * day) == RetentionResult(events: 1, summaries: 0, rollups: 1))
     }
 
-    @Test mutating func stateSurvivesAReopen() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func stateSurvivesAReopen(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/status", FleetPayloads.birth("gw-1", first: 1))
         for seq: UInt64 in [1, 3, 4] { send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", seq)) }
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 5, "start"))
@@ -152,7 +171,7 @@ final class TemporaryDatabase {
         send("gw-1/health", FleetPayloads.agent("gw-1", 8, outbox: 2))
         send("gw-1/summary/x", "not json")
         try commit()
-        var reopened = try SQLiteFleetStore(path: db.path).loadState(decoder: MessageDecoder())
+        var reopened = try db.reopen().loadState(decoder: MessageDecoder())
         #expect(reopened.devices == state.devices)
         #expect(reopened.openEpisodes == state.openEpisodes)
         #expect(reopened.openHealth == state.openHealth)
@@ -165,7 +184,8 @@ final class TemporaryDatabase {
                                 retained: false, receivedNanos: 2) == .duplicate)
     }
 
-    @Test mutating func eventsTheStoreHasAlreadyAreConflictsNotRows() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func eventsTheStoreHasAlreadyAreConflictsNotRows(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/summary/temperature", FleetPayloads.summary("gw-1", 10))
         try commit()
         // A second receiver state that never saw 10 (its history starts later) meets it again.

@@ -4,9 +4,10 @@ import VigilFleet
 import VigilFleetCore
 import VigilTestSupport
 
-/// Alerts in the SQLite store: written with their batch, once per id, handed out in order, finished once.
-extension SQLiteStoreTests {
-    @Test mutating func pendingInOrderOncePerIdThenDelivered() throws {
+/// Alerts in both stores: written with their batch, once per id, handed out in order, finished once.
+extension FleetStoreTests {
+    @Test(arguments: FleetStoreTests.kinds) mutating func pendingInOrderOncePerIdThenDelivered(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
         send("gw-1/health/temperature", FleetPayloads.health("gw-1", 2, "start"))
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 3, "end"))
@@ -34,7 +35,8 @@ extension SQLiteStoreTests {
         #expect(try store.alertCounts() == ["pending": 1])
     }
 
-    @Test mutating func aLaterBatchQueuesAfterAnEarlierOne() throws {
+    @Test(arguments: FleetStoreTests.kinds) mutating func aLaterBatchQueuesAfterAnEarlierOne(_ kind: StoreKind) throws {
+        try use(kind)
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 1, "start"))
         try store.commit(state.takeChanges())
         send("gw-1/anomaly/temperature", FleetPayloads.anomaly("gw-1", 2, "end"))
