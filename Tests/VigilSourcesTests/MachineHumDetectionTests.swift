@@ -18,8 +18,9 @@ import VigilCore
     /// An episode must start within this many windows of the change.
     static let within = 5
 
-    /// The sample config of the Microphone README's "Detecting a change in a machine's sound",
-    /// as JSON (the same keys): no `detector`, no `channels`, so every channel gets the defaults.
+    /// The config of the Microphone README's "Detecting a change in a machine's sound" (as JSON,
+    /// with the test's device and 100 ms windows): no `detector`, no `channels`, so every channel
+    /// gets the defaults.
     static let configJSON = """
         {"device": "hum", "sources": [{"kind": "microphone", "name": "mic", "device": "vigiltest",
           "period": "100ms", "window": "100ms", "weighting": "Z", "bands": [125, 250, 500]}]}
