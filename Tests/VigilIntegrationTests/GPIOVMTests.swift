@@ -50,13 +50,14 @@ import VigilTestSupport
         subscript(_ name: String) -> [String] { byName[name] ?? [] }
     }
 
-    static func runScenario() throws -> (status: Int32, sections: Sections, all: [String]) {
+    /// Runs a guest scenario of scripts/gpio-vm with the real vigil; `options` go to run.sh.
+    static func runScenario(_ scenario: String = "vigil-gpio.sh", options: [String] = []) throws -> (status: Int32, sections: Sections, all: [String]) {
         let vigil = VigilProcess.binary
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-gpio-vm-\(getpid()).log").path
         let r = try runToolCapturing("/bin/bash", [root.appendingPathComponent("scripts/gpio-vm/run.sh").path,
                                                    "--vigil", vigil,
-                                                   "--scenario", root.appendingPathComponent("scripts/gpio-vm/vigil-gpio.sh").path,
-                                                   "--timeout", "300"],
+                                                   "--scenario", root.appendingPathComponent("scripts/gpio-vm/\(scenario)").path,
+                                                   "--timeout", "300"] + options,
                                      outputFile: out, timeout: 900)
         return (r.status, Sections(r.lines), r.lines)
     }

@@ -7,6 +7,8 @@
 #   modules/*.ko          gpio-sim.ko (built here) and configfs.ko plus their deps
 #   modules/load.order    insmod order, dependencies first
 #   pulsegen              static pulse generator (pulsegen.c)
+#   wavgen                static WAV tone generator (wavgen.c)
+#   sound/*.ko            snd-aloop.ko and its deps, sound/load.order
 #
 # Why build gpio-sim.ko: no Debian kernel ships a usable one (bookworm 6.1 has
 # CONFIG_GPIO_SIM and CONFIG_IRQ_SIM unset). It is built from linux-source at
@@ -79,7 +81,7 @@ flock 9
 # ------------------------------------------------------------------ packages
 # Runtime tools for run.sh; build tools for the module and pulsegen.
 HOST_PKGS=(qemu-system-x86 busybox-static cpio kmod gcc make libc6-dev binutils
-	xz-utils gpiod libgpiod2 libgpiod-dev mosquitto mosquitto-clients)
+	xz-utils gpiod libgpiod2 libgpiod-dev mosquitto mosquitto-clients alsa-utils libasound2)
 APT_UPDATED=0
 apt_update() {
 	if [[ $APT_UPDATED == 0 ]]; then
@@ -250,15 +252,57 @@ if ! is_complete "$OUT"; then
 	echo "recipe=$RECIPE" >"$OUT/stamp"
 fi
 
-# pulsegen follows its source, independently of the kernel parts.
-PG_SUM="$(sha256sum "$HERE/pulsegen.c" | cut -d' ' -f1)"
-if [[ ! -x $OUT/pulsegen || ! -f $OUT/pulsegen.sum || $(cat "$OUT/pulsegen.sum") != "$PG_SUM" ]]; then
-	gcc -O2 -static -Wall -Wextra -o "$OUT/pulsegen.tmp" "$HERE/pulsegen.c" -lm >&2 ||
-		fail "pulsegen.c does not compile"
-	mv "$OUT/pulsegen.tmp" "$OUT/pulsegen"
-	echo "$PG_SUM" >"$OUT/pulsegen.sum"
-	done_step "build pulsegen (static)"
+# The ALSA loopback card (snd-aloop and its deps) for the sound scenario, from the same image
+# at the same version; in its own stamp so that adding it does not rebuild gpio-sim.ko.
+SOUND_MODS=(snd-aloop)
+if [[ ! -f $OUT/sound/stamp ]]; then
+	SW="$OUT/sound-work"
+	rm -rf "$SW" "$OUT/sound"
+	mkdir -p "$SW" "$OUT/sound"
+	SVER="$(cat "$OUT/version")"
+	(cd "$SW" && apt-get download -qq -o APT::Sandbox::User=root "linux-image-$ABI=$SVER" >&2) ||
+		fail "apt-get download linux-image-$ABI=$SVER failed (for the sound modules)"
+	dpkg-deb --fsys-tarfile "$SW"/linux-image-"$ABI"_*.deb |
+		tar -x -C "$SW" --wildcards "./lib/modules/$ABI/kernel/sound/*" ||
+		fail "could not unpack sound modules from linux-image-$ABI"
+	snorm() { local b="${1##*/}"; b="${b%%.ko*}"; echo "${b//-/_}"; }
+	sorder=()
+	declare -A sseen=()
+	sadd() { # module name; dependencies first
+		local n f dep
+		n="$(snorm "$1")"
+		[[ -n ${sseen[$n]:-} ]] && return 0
+		sseen[$n]=1
+		f="$(find "$SW/lib/modules" -name '*.ko*' | while read -r f; do [[ $(snorm "$f") == "$n" ]] && { echo "$f"; break; }; done)"
+		[[ -n $f ]] || fail "module $1 is not in linux-image-$ABI's sound/"
+		case "$f" in
+		*.xz) xz -d "$f"; f="${f%.xz}" ;;
+		*.gz) gzip -d "$f"; f="${f%.gz}" ;;
+		*.zst) zstd -q --rm -d "$f"; f="${f%.zst}" ;;
+		esac
+		for dep in $(modinfo -F depends "$f" | tr ',' ' '); do sadd "$dep"; done
+		[[ $(modinfo -F vermagic "$f") == "$ABI "* ]] || fail "vermagic of ${f##*/} is not for $ABI"
+		cp "$f" "$OUT/sound/"
+		sorder+=("${f##*/}")
+	}
+	for m in "${SOUND_MODS[@]}"; do sadd "$m"; done
+	printf '%s\n' "${sorder[@]}" >"$OUT/sound/load.order"
+	rm -rf "$SW"
+	echo done >"$OUT/sound/stamp"
+	done_step "sound modules: ${sorder[*]} (vermagic ok)"
 fi
+
+# pulsegen and wavgen follow their sources, independently of the kernel parts.
+for tool in pulsegen wavgen; do
+	sum="$(sha256sum "$HERE/$tool.c" | cut -d' ' -f1)"
+	if [[ ! -x $OUT/$tool || ! -f $OUT/$tool.sum || $(cat "$OUT/$tool.sum") != "$sum" ]]; then
+		gcc -O2 -static -Wall -Wextra -o "$OUT/$tool.tmp" "$HERE/$tool.c" -lm >&2 ||
+			fail "$tool.c does not compile"
+		mv "$OUT/$tool.tmp" "$OUT/$tool"
+		echo "$sum" >"$OUT/$tool.sum"
+		done_step "build $tool (static)"
+	fi
+done
 
 [[ $QUIET == 1 ]] || log "$(printf '%-52s %5ss' "ready: ${OUT#"$ROOT"/} ($(cat "$OUT/version"))" "$(elapsed "$T0")")"
 echo "$OUT"

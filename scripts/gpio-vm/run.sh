@@ -5,7 +5,7 @@
 # with its status.
 #
 # Usage: run.sh --scenario GUEST.sh [--vigil PATH] [--files DIR] [--timeout S]
-#               [--env NAME=VALUE]... [--console-log FILE] [--verbose]
+#               [--env NAME=VALUE]... [--console-log FILE] [--verbose] [--sound]
 #   --scenario     busybox-sh script, run in the guest as `sh /scenario.sh`
 #   --vigil        x86_64 vigil binary: /usr/bin/vigil in the guest, with every
 #                  library ldd resolves
@@ -14,6 +14,8 @@
 #   --env          exported to the scenario (repeatable)
 #   --console-log  keep the raw serial console here
 #   --verbose      kernel messages and everything else on the console
+#   --sound        also the ALSA loopback card (snd-aloop, loaded by /init: hw:Loopback),
+#                  aplay and /usr/share/alsa
 # The scenario sees SIM_CHIP (/dev/gpiochipN of the bank labelled vigil-sim,
 # lines named line0..line7), SIM_SYSFS (the .../gpio-sim.0/gpiochipN directory
 # with sim_gpio0..7/{pull,value}), SIM_CONFIGFS, VIGIL, FILES and its --env.
@@ -28,7 +30,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "gpio-vm: $*" >&2; exit 2; }
 
-VIGIL="" SCENARIO="" FILES="" TIMEOUT=240 VERBOSE=0 CONSOLE_LOG=""
+VIGIL="" SCENARIO="" FILES="" TIMEOUT=240 VERBOSE=0 CONSOLE_LOG="" SOUND=0
 ENVS=()
 while (($#)); do
 	case "$1" in
@@ -39,6 +41,7 @@ while (($#)); do
 	--env) ENVS+=("${2:?--env needs NAME=VALUE}"); shift 2 ;;
 	--console-log) CONSOLE_LOG="${2:?--console-log needs a file}"; shift 2 ;;
 	--verbose) VERBOSE=1; shift ;;
+	--sound) SOUND=1; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "gpio-vm: unknown argument: $1" >&2; usage ;;
 	esac
@@ -84,10 +87,19 @@ command -v busybox >/dev/null || die "busybox not found (prepare.sh installs bus
 # cost more than the whole guest-side install.
 install -m 0755 "$(command -v busybox)" "$R/bin/busybox"
 add_bin "$OUT/pulsegen" /usr/bin/pulsegen
+add_bin "$OUT/wavgen" /usr/bin/wavgen
 for t in gpiodetect gpioinfo gpiomon gpioset gpioget gpiofind mosquitto_pub mosquitto_sub; do
 	add_bin "$(command -v "$t")" "/usr/bin/$t"
 done
 add_bin /usr/sbin/mosquitto /usr/sbin/mosquitto
+if [[ $SOUND == 1 ]]; then
+	[[ -f $OUT/sound/load.order ]] || die "no sound modules in $OUT/sound (prepare.sh builds them)"
+	command -v aplay >/dev/null || die "aplay not found (prepare.sh installs alsa-utils)"
+	add_bin "$(command -v aplay)" /usr/bin/aplay
+	mkdir -p "$R/usr/share" "$R/lib/modules/sound"
+	cp -a /usr/share/alsa "$R/usr/share/"
+	cp "$OUT"/sound/*.ko "$OUT/sound/load.order" "$R/lib/modules/sound/"
+fi
 if [[ -n $VIGIL ]]; then
 	add_bin "$VIGIL" /usr/bin/vigil
 	# Debug info only costs boot time (the initramfs is read under TCG);
@@ -163,6 +175,13 @@ while read -r m; do
 	insmod "/lib/modules/gpio-vm/$m" || fail "insmod $m"
 done </lib/modules/gpio-vm/load.order
 mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+# --sound: the ALSA loopback card (hw:Loopback, devices 0 and 1, 8 substreams each).
+if [ -f /lib/modules/sound/load.order ]; then
+	while read -r m; do
+		insmod "/lib/modules/sound/$m" || fail "insmod $m"
+	done </lib/modules/sound/load.order
+	[ -c /dev/snd/controlC0 ] || fail "no /dev/snd/controlC0 after snd-aloop"
+fi
 
 # One device, one bank of 8 named lines (gpio-sim.rst in the kernel docs).
 D=/sys/kernel/config/gpio-sim/vigil
