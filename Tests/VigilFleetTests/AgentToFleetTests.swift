@@ -48,11 +48,13 @@ import VigilTestSupport
         let stored = try db.rows("SELECT seq FROM events WHERE device = 'fleet-a' ORDER BY seq").map { Int($0[0])! }
         #expect(stored == seqs.sorted())
         #expect(stored.count > 10)
-        #expect(try db.rows("SELECT kind, event, subject FROM events WHERE device = 'fleet-a' AND kind = 'anomaly' ORDER BY seq") == [
-            ["anomaly", "start", "temperature"], ["anomaly", "end", "temperature"],
-            ["anomaly", "start", "humidity"], ["anomaly", "end", "humidity"],
-            ["anomaly", "start", "temperature"], ["anomaly", "end", "temperature"],
-        ])
+        // One episode per injected fault. The humidity shift's episode may still be open when the second
+        // temperature spike starts (the default smoothed scale ends it later), so the order is per channel.
+        #expect(try db.rows("SELECT event FROM events WHERE device = 'fleet-a' AND kind = 'anomaly' AND subject = 'temperature' ORDER BY seq")
+                == [["start"], ["end"], ["start"], ["end"]])
+        #expect(try db.rows("SELECT event FROM events WHERE device = 'fleet-a' AND kind = 'anomaly' AND subject = 'humidity' ORDER BY seq")
+                == [["start"], ["end"]])
+        #expect(try db.rows("SELECT count(*) FROM events WHERE device = 'fleet-a' AND kind = 'anomaly'") == [["6"]])
         #expect(try db.rows("SELECT count(*) FROM open_episodes") == [["0"]])
         #expect(try db.rows("SELECT duplicates, lost, open_seqs, stored FROM devices WHERE device = 'fleet-a'")
                 == [["0", "0", "0", "\(stored.count)"]])
